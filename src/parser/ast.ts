@@ -89,11 +89,21 @@ export interface CopyLikeInstruction extends InstructionBase {
 export interface EnvInstruction extends InstructionBase {
   kind: 'ENV';
   pairs: KeyValue[];
+  /**
+   * True for the legacy `ENV key value` form: one pair whose value is the
+   * rest of the line, kept verbatim. The `LegacyKeyValueFormat` check reports it.
+   */
+  legacy?: boolean;
 }
 
 export interface LabelInstruction extends InstructionBase {
   kind: 'LABEL';
   pairs: KeyValue[];
+  /**
+   * True for the legacy `LABEL key value` form: one pair whose value is the
+   * rest of the line, kept verbatim. The `LegacyKeyValueFormat` check reports it.
+   */
+  legacy?: boolean;
 }
 
 export interface ArgDeclaration {

@@ -1,0 +1,244 @@
+import { readdir } from 'node:fs/promises';
+import { mkdir, lchown } from 'node:fs/promises';
+import { posix } from 'node:path';
+import type { CacheStore } from '../cache/cache-store.ts';
+import { selectSources } from '../context/select.ts';
+import { UserError } from '../errors.ts';
+import type { BlobStore } from '../image/blob-store.ts';
+import { writeLayer } from '../image/layer-writer.ts';
+import type { HistoryEntry, ImageConfig, Layer } from '../image/oci.ts';
+import type { Plan, StagePlan, Step } from '../planner/plan.ts';
+import type { ProgressSink } from '../progress/events.ts';
+import { copyIntoRootfs } from './copy.ts';
+import type { RuncRunner } from './runc.ts';
+import { SPEC_MOUNT_POINTS } from './runtime-spec.ts';
+import { resolveScoped } from './scoped-path.ts';
+import type { ActiveSnapshot, OverlaySnapshotter } from './snapshotter.ts';
+import { recordMissing, removeStubs } from './stubs.ts';
+import { resolveUser } from './users.ts';
+
+export interface ExecutorDeps {
+  store: BlobStore;
+  cache: CacheStore;
+  snapshotter: OverlaySnapshotter;
+  runner: RuncRunner;
+  contextDir: string;
+  progress: ProgressSink;
+  /** `--no-cache`: run every step, then record the results anyway. */
+  noCache: boolean;
+  /** Clamp file times in new layers and date history entries to this (seconds). */
+  sourceDateEpoch?: number;
+}
+
+/** A built stage: its image config (with rootfs and history) and the layers it names. */
+export interface StageResult {
+  config: ImageConfig;
+  layers: Layer[];
+}
+
+const FAILURE_TAIL = 10;
+
+/**
+ * Runs a plan: each stage's steps in order, independent stages at the same
+ * time (a stage starts as soon as the stages it depends on are done). A step
+ * whose cache key has a record is not run; a fully cached build mounts
+ * nothing and starts no container.
+ */
+export class Executor {
+  private readonly results = new Map<number, Promise<StageResult>>();
+  private readonly active = new Set<ActiveSnapshot>();
+  private nextId = 1;
+  private aborted = false;
+
+  constructor(
+    private readonly plan: Plan,
+    private readonly deps: ExecutorDeps,
+  ) {}
+
+  /** Builds the target stage (and what it needs). */
+  run(): Promise<StageResult> {
+    return this.stage(this.plan.target);
+  }
+
+  /** Kills running containers and removes every mount this build made. */
+  async abort(): Promise<void> {
+    this.aborted = true;
+    await this.deps.runner.killAll();
+    await Promise.all([...this.active].map((s) => s.remove()));
+  }
+
+  private stage(index: number): Promise<StageResult> {
+    let p = this.results.get(index);
+    if (!p) {
+      p = this.buildStage(this.stagePlan(index));
+      this.results.set(index, p);
+    }
+    return p;
+  }
+
+  private stagePlan(index: number): StagePlan {
+    const s = this.plan.stages.find((st) => st.index === index);
+    if (!s) throw new Error(`stage ${index} is not in the plan`);
+    return s;
+  }
+
+  private async buildStage(stage: StagePlan): Promise<StageResult> {
+    for (const step of stage.steps) {
+      if (step.op.op === 'copy' && step.op.from.kind === 'stage') void this.stage(step.op.from.stage).catch(() => undefined);
+    }
+    const base = await this.baseOf(stage);
+    const layers = [...base.layers];
+    const produced: (Layer | null)[] = [];
+    const label = (i: number): string => `[${stage.name ?? `stage-${stage.index}`} ${i + 1}/${stage.steps.length}]`;
+    for (const [i, step] of stage.steps.entries()) {
+      produced.push(await this.step(step, layers, label(i)));
+      const layer = produced[produced.length - 1];
+      if (layer) layers.push(layer);
+    }
+    const created = new Date((this.deps.sourceDateEpoch ?? 0) * 1000).toISOString();
+    const history: HistoryEntry[] = [
+      ...(base.config.history ?? []),
+      ...stage.history.map(({ entry, step }) => ({
+        created,
+        ...entry,
+        ...((step === undefined || produced[step] === null) && { empty_layer: true }),
+      })),
+    ];
+    const config: ImageConfig = {
+      created,
+      architecture: this.plan.platform.architecture,
+      os: this.plan.platform.os,
+      ...(this.plan.platform.variant !== undefined && { variant: this.plan.platform.variant }),
+      config: stage.config,
+      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+      history,
+    };
+    return { config, layers };
+  }
+
+  private async baseOf(stage: StagePlan): Promise<StageResult> {
+    const b = stage.base;
+    if (b.kind === 'stage') return this.stage(b.stage);
+    if (b.kind === 'image') return { config: b.image.config, layers: b.image.layers };
+    return { config: { architecture: this.plan.platform.architecture, os: this.plan.platform.os, rootfs: { type: 'layers', diff_ids: [] } }, layers: [] };
+  }
+
+  /** Runs one step (or finds it in the cache) and returns its layer, or null when it changed nothing. */
+  private async step(step: Step, layers: readonly Layer[], label: string): Promise<Layer | null> {
+    const id = this.nextId++;
+    const name = `${label} ${step.name}`;
+    if (!this.deps.noCache) {
+      const hit = await this.deps.cache.get(step.key);
+      if (hit) {
+        this.deps.progress({ type: 'step-cached', id, label: name });
+        return hit.layer;
+      }
+    }
+    this.deps.progress({ type: 'step-start', id, label: name });
+    const t0 = performance.now();
+    const snap = await this.deps.snapshotter.prepare(layers);
+    this.active.add(snap);
+    try {
+      await this.apply(step, snap, id);
+      await snap.unmount();
+      const layer = (await readdir(snap.upper)).length === 0 ? null : await writeLayer(snap.upper, this.deps.store, this.epochOpts());
+      if (layer) await this.deps.snapshotter.commit(snap, layer.diffId);
+      await this.deps.cache.put({ key: step.key, layer });
+      this.deps.progress({ type: 'step-done', id, seconds: (performance.now() - t0) / 1000 });
+      return layer;
+    } catch (e) {
+      this.deps.progress({ type: 'step-error', id, message: e instanceof UserError ? e.message : String(e) });
+      throw e;
+    } finally {
+      this.active.delete(snap);
+      await snap.remove();
+    }
+  }
+
+  private epochOpts(): { sourceDateEpoch?: number } {
+    return this.deps.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: this.deps.sourceDateEpoch };
+  }
+
+  private async apply(step: Step, snap: ActiveSnapshot, id: number): Promise<void> {
+    const op = step.op;
+    switch (op.op) {
+      case 'mkdir': {
+        const owner = op.user ? await resolveUser(snap.rootfs, op.user) : { uid: 0, gid: 0 };
+        await mkdirScoped(snap.rootfs, op.path, owner);
+        return;
+      }
+      case 'copy': {
+        const owner = op.chown ? await resolveUser(snap.rootfs, op.chown) : { uid: 0, gid: 0 };
+        const request = {
+          rootfs: snap.rootfs,
+          dest: op.dest,
+          owner: { uid: owner.uid, gid: owner.gid },
+          ...(op.chmod !== undefined && { mode: parseInt(op.chmod, 8) }),
+          extractArchives: op.add,
+          where: step.location,
+        };
+        if (op.from.kind === 'context') {
+          const selection = await selectSources(this.deps.contextDir, op.sources, step.location);
+          await copyIntoRootfs({ ...request, srcRoot: this.deps.contextDir, selection });
+          return;
+        }
+        const from = await this.stage(op.from.stage);
+        const view = await this.deps.snapshotter.view(from.layers);
+        try {
+          const selection = await selectSources(view.rootfs, op.sources, step.location);
+          await copyIntoRootfs({ ...request, srcRoot: view.rootfs, selection });
+        } finally {
+          await view.remove();
+        }
+        return;
+      }
+      case 'run':
+        await this.runContainer(step, op, snap, id);
+        return;
+    }
+  }
+
+  private async runContainer(step: Step, op: Extract<Step['op'], { op: 'run' }>, snap: ActiveSnapshot, id: number): Promise<void> {
+    if (this.aborted) throw new UserError('build interrupted');
+    const user = await resolveUser(snap.rootfs, op.user || 'root:root').catch((e: unknown) => {
+      if (op.user === '' && e instanceof UserError) return { uid: 0, gid: 0, additionalGids: [], home: '/root' };
+      throw e instanceof UserError ? new UserError(e.message, step.location) : e;
+    });
+    await mkdirScoped(snap.rootfs, op.workdir, { uid: 0, gid: 0 });
+    const stubs = await recordMissing(snap.rootfs, SPEC_MOUNT_POINTS);
+    const env = op.env.some((e) => e.startsWith('HOME=')) ? op.env : [...op.env, `HOME=${user.home}`];
+    const tail: string[] = [];
+    const code = await this.deps.runner.run({
+      rootfs: snap.rootfs,
+      process: { args: op.args, env, cwd: op.workdir, uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+      network: op.network,
+      onOutput: (line, stream) => {
+        tail.push(line);
+        if (tail.length > FAILURE_TAIL) tail.shift();
+        this.deps.progress({ type: 'step-output', id, line, stream });
+      },
+    });
+    await removeStubs(snap.rootfs, stubs);
+    if (this.aborted) throw new UserError('build interrupted');
+    if (code !== 0) {
+      const shown = op.args.join(' ');
+      const last = tail.length ? `; last output: ${tail.join(' | ')}` : '';
+      throw new UserError(`RUN failed: "${shown}" exited with code ${code}${last}`, step.location);
+    }
+  }
+}
+
+/** `mkdir -p` inside a rootfs; directories it creates get `owner`. */
+async function mkdirScoped(rootfs: string, path: string, owner: { uid: number; gid: number }): Promise<void> {
+  let current = '/';
+  for (const part of path.split('/').filter(Boolean)) {
+    current = posix.join(current, part);
+    const host = await resolveScoped(rootfs, current);
+    try {
+      await mkdir(host, { mode: 0o755 });
+      await lchown(host, owner.uid, owner.gid);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+}

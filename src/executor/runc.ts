@@ -1,0 +1,94 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname as hostHostname } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { runCommand } from './run-command.ts';
+import { runtimeSpec, type NetworkMode, type ProcessSpec } from './runtime-spec.ts';
+
+export interface RunRequest {
+  rootfs: string;
+  process: ProcessSpec;
+  network: NetworkMode;
+  /** Called with each line the container writes to stdout or stderr. */
+  onOutput: (line: string, stream: 'stdout' | 'stderr') => void;
+}
+
+/**
+ * Runs containers with runc. Each run gets a throw-away bundle dir (the
+ * generated `config.json` plus the container's own hosts, resolv.conf and
+ * hostname files) that is deleted afterwards, and a unique container id.
+ * Containers still running when `killAll` is called (Ctrl-C) are killed.
+ */
+export class RuncRunner {
+  private readonly running = new Set<string>();
+
+  constructor(
+    private readonly workDir: string,
+    private readonly runtime = 'runc',
+  ) {}
+
+  private get stateDir(): string {
+    return join(this.workDir, 'runc-state');
+  }
+
+  /** Runs the process to completion and resolves with its exit code. */
+  async run(req: RunRequest): Promise<number> {
+    const id = `tsbuild-${randomBytes(6).toString('hex')}`;
+    const bundle = join(this.workDir, 'bundles', id);
+    await mkdir(bundle, { recursive: true });
+    try {
+      const etc = await writeEtcFiles(bundle, id);
+      const spec = runtimeSpec({ rootfs: req.rootfs, process: req.process, network: req.network, hostname: id, etcFiles: etc });
+      await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
+      this.running.add(id);
+      return await this.spawnRun(id, bundle, req.onOutput);
+    } finally {
+      this.running.delete(id);
+      await runCommand(this.runtime, ['--root', this.stateDir, 'delete', '--force', id]);
+      await rm(bundle, { recursive: true, force: true });
+    }
+  }
+
+  /** Kills every container this runner started that is still running. */
+  async killAll(): Promise<void> {
+    await Promise.all([...this.running].map((id) => runCommand(this.runtime, ['--root', this.stateDir, 'kill', id, 'KILL'])));
+  }
+
+  private spawnRun(id: string, bundle: string, onOutput: RunRequest['onOutput']): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.runtime, ['--root', this.stateDir, 'run', '--bundle', bundle, id], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const done = Promise.all(
+        (['stdout', 'stderr'] as const).map(
+          (name) =>
+            new Promise<void>((ok) => {
+              const lines = createInterface({ input: child[name], crlfDelay: Infinity });
+              lines.on('line', (line) => onOutput(line, name));
+              lines.on('close', ok);
+            }),
+        ),
+      );
+      child.on('error', reject);
+      child.on('close', (code, signal) => {
+        void done.then(() => resolve(code ?? (signal ? 128 + 9 : 1)));
+      });
+    });
+  }
+}
+
+/** The container's own `/etc` files: never part of the rootfs, so never in a layer. */
+async function writeEtcFiles(bundle: string, id: string): Promise<{ hosts: string; resolvConf: string; hostname: string }> {
+  const hosts = join(bundle, 'hosts');
+  const resolvConf = join(bundle, 'resolv.conf');
+  const hostname = join(bundle, 'hostname');
+  const hostResolv = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+  await Promise.all([
+    writeFile(hosts, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${id} ${hostHostname()}\n`),
+    writeFile(resolvConf, hostResolv),
+    writeFile(hostname, `${id}\n`),
+  ]);
+  return { hosts, resolvConf, hostname };
+}

@@ -1,0 +1,69 @@
+/**
+ * `decompressed(source)`: the plain bytes of a possibly compressed stream,
+ * recognised by its magic bytes rather than by a media type (Docker layers,
+ * `ADD` archives and `docker save` output all mislabel now and then).
+ *
+ * gzip is inflated (concatenated members included); anything without a known
+ * magic is passed through as plain tar. bzip2, xz and zstd are recognised and
+ * rejected with a UserError: tsbuild does not decode them yet.
+ */
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { UserError } from '../errors.ts';
+
+const UNSUPPORTED: [string, number[]][] = [
+  ['bzip2', [0x42, 0x5a, 0x68]],
+  ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
+  ['zstd', [0x28, 0xb5, 0x2f, 0xfd]],
+];
+
+function startsWith(head: Buffer, magic: number[]): boolean {
+  return head.length >= magic.length && magic.every((byte, i) => head[i] === byte);
+}
+
+export async function* decompressed(source: AsyncIterable<Buffer | string> | NodeJS.ReadableStream): AsyncGenerator<Buffer> {
+  const it = (source as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let headLength = 0;
+  let ended = false;
+  while (headLength < 6) {
+    const r = await it.next();
+    if (r.done) {
+      ended = true;
+      break;
+    }
+    const chunk = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+    head.push(chunk);
+    headLength += chunk.length;
+  }
+  const first = Buffer.concat(head);
+  const replay = async function* (): AsyncGenerator<Buffer> {
+    yield first;
+    if (ended) return;
+    for (let r = await it.next(); !r.done; r = await it.next()) {
+      yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+    }
+  };
+  for (const [name, magic] of UNSUPPORTED) {
+    if (startsWith(first, magic)) throw new UserError(`${name}-compressed archives are not supported yet; use gzip or plain tar`);
+  }
+  if (!startsWith(first, [0x1f, 0x8b])) {
+    yield* replay();
+    return;
+  }
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  const input = Readable.from(replay());
+  input.on('error', (e) => gunzip.destroy(e));
+  input.pipe(gunzip);
+  try {
+    for await (const chunk of gunzip) yield chunk as Buffer;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code?.startsWith('Z_')) {
+      throw new UserError(`archive is not valid gzip: ${(e as Error).message}`);
+    }
+    throw e;
+  } finally {
+    input.destroy();
+    gunzip.destroy();
+  }
+}

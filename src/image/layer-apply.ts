@@ -1,0 +1,314 @@
+/**
+ * Unpacks a layer tar (plain or gzip, recognised by magic bytes) into a
+ * directory, safely, and returns the diffId computed over the uncompressed
+ * bytes.
+ *
+ * `applyLayer(source, targetDir, { whiteouts, expectDiffId })`:
+ *
+ * - `whiteouts: 'overlay'` — `targetDir` is an empty dir that will be an
+ *   overlayfs lower dir holding exactly this layer. OCI whiteouts become
+ *   overlay ones: `.wh.X` → a 0:0 char device `X`; `.wh..wh..opq` → the
+ *   `trusted.overlay.opaque=y` xattr on its directory.
+ * - `whiteouts: 'extract'` — `targetDir` is an existing tree (e.g. for
+ *   `ADD archive.tar /dest`, or flattening layers). `.wh.X` deletes `X` and an
+ *   opaque marker empties its directory, except for what this same layer
+ *   wrote (whiteouts only hide lower layers, whatever the tar order).
+ *
+ * In both modes an entry over an existing path replaces it, except a dir
+ * over a dir, which only takes the new attributes. Ownership, mode
+ * (including setuid), mtime, symlinks, hardlinks, device nodes, FIFOs and
+ * `security.capability`/`user.*` xattrs are restored.
+ *
+ * Hostile archives are contained: leading `/` is stripped, `..` components
+ * are a UserError, every parent component is checked with lstat and a
+ * symlink there is a UserError (whether an earlier entry or the existing
+ * tree planted it), files are created with O_EXCL|O_NOFOLLOW, and hardlink
+ * targets must be existing non-directories inside `targetDir`.
+ *
+ * A diffId mismatch with `expectDiffId` is a UserError raised after the
+ * whole stream was applied: the caller must discard `targetDir` then.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
+import { lstat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { UserError } from '../errors.ts';
+import { decompressed } from './decompress.ts';
+import { makeNode, writeXattrs, type XattrWrite } from './fs-tools.ts';
+import type { Digest } from './oci.ts';
+import { readTar, type TarHeader } from './tar-format.ts';
+
+export interface ApplyLayerOptions {
+  whiteouts: 'overlay' | 'extract';
+  /** When given, the computed diffId must equal it. */
+  expectDiffId?: Digest;
+}
+
+const WHITEOUT_PREFIX = '.wh.';
+const OPAQUE_MARKER = '.wh..wh..opq';
+
+export async function applyLayer(
+  source: NodeJS.ReadableStream,
+  targetDir: string,
+  opts: ApplyLayerOptions,
+): Promise<{ diffId: Digest }> {
+  const root = resolve(targetDir);
+  const rootStat = await lstat(root).catch(() => undefined);
+  if (!rootStat?.isDirectory()) throw new UserError(`cannot apply layer: ${root} is not a directory`);
+  const hash = createHash('sha256');
+  const plain = hashed(decompressed(source), hash);
+  try {
+    const applier = new Applier(root, opts.whiteouts);
+    for await (const { header, body } of readTar(plain)) {
+      try {
+        await applier.entry(header, body);
+      } catch (e) {
+        throw asUserError(e, header.path);
+      }
+    }
+    await applier.finish();
+    for await (const rest of plain) void rest;
+  } finally {
+    await plain.return(undefined);
+  }
+  const diffId: Digest = `sha256:${hash.digest('hex')}`;
+  if (opts.expectDiffId !== undefined && opts.expectDiffId !== diffId) {
+    throw new UserError(`layer diffId mismatch: expected ${opts.expectDiffId}, got ${diffId}`);
+  }
+  return { diffId };
+}
+
+async function* hashed(chunks: AsyncIterable<Buffer>, hash: Hash): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) {
+    hash.update(chunk);
+    yield chunk;
+  }
+}
+
+function asUserError(e: unknown, path: string): Error {
+  if (e instanceof UserError) return e;
+  const err = e as NodeJS.ErrnoException;
+  if (typeof err.code === 'string') return new UserError(`cannot apply layer entry ${JSON.stringify(path)}: ${err.message}`);
+  return e as Error;
+}
+
+/** Path components of an archive name, `/` prefixes neutralised; `..` is refused. */
+function components(name: string): string[] {
+  if (name.includes('\u0000')) throw new UserError(`layer entry ${JSON.stringify(name)} has a NUL byte in its name`);
+  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.includes('..')) throw new UserError(`layer entry ${JSON.stringify(name)} points outside the target directory`);
+  return parts;
+}
+
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+async function drain(body: AsyncIterable<Buffer>): Promise<void> {
+  for await (const chunk of body) void chunk;
+}
+
+/**
+ * Applies entries one by one; state is per layer. All paths are relative to
+ * `root`. File system calls are synchronous on purpose: layers are mostly
+ * small files, each costing half a dozen calls, and a thread-pool round trip
+ * per call made extraction several times slower; each call blocks for
+ * microseconds, and the archive stream itself stays asynchronous.
+ */
+class Applier {
+  /** Paths verified (or made) to be real directories, not symlinks. */
+  private readonly dirs = new Set<string>(['']);
+  /** Paths this layer wrote, plus their ancestors: whiteouts must not touch them. */
+  private readonly written = new Set<string>(['']);
+  /** Overlay mode: whiteout devices this layer made. */
+  private readonly whiteoutsMade = new Set<string>();
+  private readonly opaqueDirs = new Set<string>();
+  private xattrs: (XattrWrite & { rel: string })[] = [];
+  /** Directory mtimes, set last because writing children changes them. */
+  private readonly dirTimes = new Map<string, number>();
+
+  constructor(
+    private readonly root: string,
+    private readonly mode: 'overlay' | 'extract',
+  ) {}
+
+  private abs(rel: string): string {
+    return rel === '' ? this.root : join(this.root, rel);
+  }
+
+  async entry(h: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
+    const parts = components(h.path);
+    const name = parts.at(-1);
+    if (name === undefined) return drain(body);
+    const parent = parts.slice(0, -1);
+    await this.ensureDirs(parent, h.path);
+    if (name.startsWith(WHITEOUT_PREFIX)) {
+      await drain(body);
+      return this.whiteout(parent.join('/'), name, h.path);
+    }
+    const rel = parts.join('/');
+    const abs = this.abs(rel);
+    const existing = lstatOrUndefined(abs);
+    if (h.type === 'directory' && existing?.isDirectory()) {
+      this.dirs.add(rel);
+    } else if (h.type === 'link' && this.sameLink(h, rel)) {
+      return;
+    } else {
+      const replacedWhiteout = this.whiteoutsMade.delete(rel);
+      if (existing) await this.remove(rel);
+      await this.create(h, rel, abs, body);
+      if (h.type === 'directory' && replacedWhiteout) this.opaqueDirs.add(rel);
+    }
+    this.written.add(rel);
+    if (h.type !== 'link') await this.setAttributes(h, rel, abs);
+  }
+
+  private sameLink(h: TarHeader, rel: string): boolean {
+    return components(h.linkname ?? '').join('/') === rel;
+  }
+
+  /** Makes sure every component is a real directory, creating missing ones. */
+  private async ensureDirs(parts: string[], entryName: string, create = true): Promise<void> {
+    for (let i = 1; i <= parts.length; i++) {
+      const rel = parts.slice(0, i).join('/');
+      if (create) this.written.add(rel);
+      if (this.dirs.has(rel)) continue;
+      const st = lstatOrUndefined(this.abs(rel));
+      if (!st) {
+        if (!create) throw new UserError(`layer entry ${JSON.stringify(entryName)}: ${rel} does not exist`);
+        mkdirSync(this.abs(rel), { mode: 0o755 });
+      } else if (st.isSymbolicLink()) {
+        throw new UserError(`layer entry ${JSON.stringify(entryName)} goes through the symlink ${rel}`);
+      } else if (!st.isDirectory()) {
+        throw new UserError(`layer entry ${JSON.stringify(entryName)}: ${rel} is not a directory`);
+      }
+      this.dirs.add(rel);
+    }
+  }
+
+  /** Deletes a path and forgets everything known about it and below it. */
+  private async remove(rel: string): Promise<void> {
+    rmSync(this.abs(rel), { recursive: true, force: true });
+    const below = rel + '/';
+    for (const set of [this.dirs, this.written, this.whiteoutsMade]) {
+      for (const p of set) if (p === rel || p.startsWith(below)) set.delete(p);
+    }
+    for (const p of this.dirTimes.keys()) if (p === rel || p.startsWith(below)) this.dirTimes.delete(p);
+    this.xattrs = this.xattrs.filter((x) => x.rel !== rel && !x.rel.startsWith(below));
+  }
+
+  private async whiteout(parentRel: string, name: string, entryName: string): Promise<void> {
+    if (name === OPAQUE_MARKER) return this.opaque(parentRel);
+    const target = name.slice(WHITEOUT_PREFIX.length);
+    if (target === '' || target === '.' || target === '..' || target.startsWith(WHITEOUT_PREFIX)) {
+      throw new UserError(`layer entry ${JSON.stringify(entryName)} is not a valid whiteout`);
+    }
+    const rel = parentRel === '' ? target : `${parentRel}/${target}`;
+    const existing = lstatOrUndefined(this.abs(rel));
+    if (this.written.has(rel)) {
+      if (existing?.isDirectory()) await this.opaque(rel);
+      return;
+    }
+    if (this.mode === 'extract') {
+      if (existing) await this.remove(rel);
+      return;
+    }
+    if (existing) await this.remove(rel);
+    await makeNode(this.abs(rel), 'char', 0, 0);
+    this.whiteoutsMade.add(rel);
+  }
+
+  private async opaque(relDir: string): Promise<void> {
+    if (this.mode === 'overlay') {
+      this.opaqueDirs.add(relDir);
+      return;
+    }
+    for (const child of readdirSync(this.abs(relDir))) {
+      const rel = relDir === '' ? child : `${relDir}/${child}`;
+      if (!this.written.has(rel)) await this.remove(rel);
+      else if (this.dirs.has(rel)) await this.opaque(rel);
+    }
+  }
+
+  private async create(h: TarHeader, rel: string, abs: string, body: AsyncIterable<Buffer>): Promise<void> {
+    switch (h.type) {
+      case 'directory':
+        mkdirSync(abs, { mode: 0o700 });
+        this.dirs.add(rel);
+        return;
+      case 'file': {
+        const fd = openSync(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+        try {
+          for await (const chunk of body) {
+            for (let at = 0; at < chunk.length; ) at += writeSync(fd, chunk, at);
+          }
+        } finally {
+          closeSync(fd);
+        }
+        return;
+      }
+      case 'symlink':
+        symlinkSync(h.linkname ?? '', abs);
+        return;
+      case 'link':
+        return this.hardlink(h, abs);
+      case 'char':
+      case 'block':
+        return makeNode(abs, h.type, h.devmajor ?? 0, h.devminor ?? 0);
+      case 'fifo':
+        return makeNode(abs, 'fifo');
+    }
+  }
+
+  private async hardlink(h: TarHeader, abs: string): Promise<void> {
+    const target = components(h.linkname ?? '');
+    const name = target.at(-1);
+    if (name === undefined) throw new UserError(`hardlink ${JSON.stringify(h.path)} has no target`);
+    await this.ensureDirs(target.slice(0, -1), h.path, false);
+    const targetAbs = this.abs(target.join('/'));
+    const st = lstatOrUndefined(targetAbs);
+    if (!st) throw new UserError(`hardlink ${JSON.stringify(h.path)} points to missing ${JSON.stringify(h.linkname)}`);
+    if (st.isDirectory()) throw new UserError(`hardlink ${JSON.stringify(h.path)} points to a directory`);
+    linkSync(targetAbs, abs);
+  }
+
+  private async setAttributes(h: TarHeader, rel: string, abs: string): Promise<void> {
+    // chown first: it clears setuid/setgid bits and file capabilities.
+    lchownSync(abs, h.uid, h.gid);
+    if (h.type !== 'symlink') chmodSync(abs, h.mode);
+    if (h.type === 'directory') this.dirTimes.set(rel, h.mtime);
+    else lutimesSync(abs, h.mtime, h.mtime);
+    for (const [name, value] of h.xattrs ?? []) {
+      if (name === 'security.capability' || (name.startsWith('user.') && !name.startsWith('user.overlay.'))) {
+        this.xattrs.push({ rel, path: abs, name, value });
+      }
+    }
+  }
+
+  /** The deferred work: xattrs (after every chown) and directory mtimes (after every child). */
+  async finish(): Promise<void> {
+    const opaque = [...this.opaqueDirs].map((rel) => ({ path: this.abs(rel), name: 'trusted.overlay.opaque', value: Buffer.from('y') }));
+    await writeXattrs([...this.xattrs, ...opaque]);
+    for (const [rel, mtime] of this.dirTimes) lutimesSync(this.abs(rel), mtime, mtime);
+  }
+}

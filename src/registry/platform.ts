@@ -1,0 +1,33 @@
+import type { Descriptor, Platform } from '../image/oci.ts';
+
+/** What a pull picks from a multi-platform index when the caller names no platform. */
+export const DEFAULT_PLATFORM: Platform = { os: 'linux', architecture: 'amd64' };
+
+/** `linux/amd64`, `linux/arm64/v8`: the form `--platform` and error messages use. */
+export function formatPlatform(p: Platform): string {
+  return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
+}
+
+/** arm64 images are labelled both with and without `v8`; they are the same thing. */
+function variantOf(p: Platform): string | undefined {
+  if (p.architecture === 'arm64' && p.variant === undefined) return 'v8';
+  return p.variant;
+}
+
+/**
+ * Picks the index entry that runs on `want`: same os and architecture, and
+ * the same variant when `want` names one. When `want` names no variant, an
+ * entry whose normalised variant equals `want`'s own default (none, or `v8`
+ * on arm64) wins over other variants. Entries without a platform (attestation
+ * manifests, artifacts) never match. Ties go to the earlier entry, as the
+ * index's author ordered them.
+ */
+export function choosePlatform(entries: readonly Descriptor[], want: Platform): Descriptor | undefined {
+  const candidates = entries.filter(
+    (d) =>
+      d.platform?.os === want.os &&
+      d.platform.architecture === want.architecture &&
+      (want.variant === undefined || variantOf(d.platform) === variantOf(want)),
+  );
+  return candidates.find((d) => d.platform && variantOf(d.platform) === variantOf(want)) ?? candidates[0];
+}

@@ -1,0 +1,131 @@
+import pLimit from 'p-limit';
+import { UserError } from '../errors.ts';
+import { isDigest, type BlobStore } from '../image/blob-store.ts';
+import type { Descriptor, Digest, ImageConfig, Layer, Platform } from '../image/oci.ts';
+import type { Reference } from '../image/reference.ts';
+import { downloadBlob } from './blob.ts';
+import { fetchManifest } from './manifest.ts';
+import { RegistryTransport } from './transport.ts';
+
+/** Enough parallelism to hide latency without hammering the registry (as Docker does). */
+const LAYER_CONCURRENCY = 3;
+
+/**
+ * What a pull reports as it goes, for progress display. Layer events carry
+ * the compressed blob's digest and size as the manifest states them.
+ */
+export type PullProgress =
+  /** The platform manifest was fetched, verified and stored. */
+  | { type: 'manifest'; descriptor: Descriptor }
+  /** The store already had this layer; it is not downloaded. */
+  | { type: 'layer-cached'; digest: Digest; size: number }
+  /** Bytes of this layer received so far (emitted per chunk; throttle when drawing). */
+  | { type: 'layer-progress'; digest: Digest; size: number; received: number }
+  /** This layer is downloaded, verified and stored. */
+  | { type: 'layer-done'; digest: Digest; size: number };
+
+export interface PullOptions {
+  /** Which image of a multi-platform index to pull; default linux/amd64. */
+  platform?: Platform;
+  onProgress?: (event: PullProgress) => void;
+}
+
+/** A pulled image whose manifest, config and layers are all in the store. */
+export interface PulledImage {
+  /** The platform-specific manifest (never an index): digest, size and media type of its exact bytes. */
+  manifest: Descriptor;
+  config: ImageConfig;
+  /** In manifest order, each with the diffId the config gives it. */
+  layers: Layer[];
+}
+
+/**
+ * Pulls an image anonymously over the OCI distribution API into `store`.
+ *
+ * The manifest (chosen for `platform` when the reference names an index),
+ * config and every layer blob end up in the store, each verified against its
+ * digest; blobs the store already holds are not fetched again. Layers
+ * download concurrently and stream straight to disk. On the first failure the
+ * other downloads are cancelled and the pull rejects with a one-line
+ * UserError naming the registry, repository and what failed.
+ */
+export async function pullImage(ref: Reference, store: BlobStore, opts: PullOptions = {}): Promise<PulledImage> {
+  const transport = new RegistryTransport(ref);
+  const { descriptor, bytes, manifest } = await fetchManifest(transport, opts.platform ? { platform: opts.platform } : {});
+  if (!(await store.has(descriptor.digest))) await store.putStream([bytes], descriptor);
+  opts.onProgress?.({ type: 'manifest', descriptor });
+
+  await downloadBlob(transport, store, manifest.config);
+  const { config, diffIds } = await readConfig(transport, store, manifest.config.digest, manifest.layers.length);
+
+  await downloadLayers(transport, store, manifest.layers, opts.onProgress);
+  return {
+    manifest: descriptor,
+    config,
+    layers: manifest.layers.map((descriptor, i) => ({ descriptor, diffId: diffIds[i] as Digest })),
+  };
+}
+
+/**
+ * Reads the stored config and checks what the pull relies on: that it is a
+ * JSON object whose rootfs.diff_ids has one digest per manifest layer.
+ */
+async function readConfig(
+  transport: RegistryTransport,
+  store: BlobStore,
+  digest: Digest,
+  layerCount: number,
+): Promise<{ config: ImageConfig; diffIds: Digest[] }> {
+  const what = `config ${digest}`;
+  let config: ImageConfig;
+  try {
+    config = await store.readJson<ImageConfig>(digest);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw transport.fail(what, 'not valid JSON');
+  }
+  const diffIds: unknown = typeof config === 'object' && config !== null ? config.rootfs?.diff_ids : undefined;
+  if (!Array.isArray(diffIds) || diffIds.length !== layerCount || !diffIds.every(isDigest)) {
+    throw transport.fail(
+      what,
+      `rootfs.diff_ids must list one sha256 digest per layer, and the manifest has ${layerCount} layer${layerCount === 1 ? '' : 's'}`,
+    );
+  }
+  return { config, diffIds };
+}
+
+/**
+ * Downloads the distinct layer blobs, LAYER_CONCURRENCY at a time. Waits for
+ * every started download to settle before rejecting, so no download is still
+ * writing into the store after the pull has failed.
+ */
+async function downloadLayers(
+  transport: RegistryTransport,
+  store: BlobStore,
+  layers: readonly Descriptor[],
+  onProgress: ((event: PullProgress) => void) | undefined,
+): Promise<void> {
+  const distinct = [...new Map(layers.map((l) => [l.digest, l])).values()];
+  const limit = pLimit(LAYER_CONCURRENCY);
+  const abort = new AbortController();
+  let firstError: unknown;
+  const one = async (layer: Descriptor): Promise<void> => {
+    // Queued downloads still start after a failure; they just return at once.
+    if (abort.signal.aborted) return;
+    const { digest, size } = layer;
+    try {
+      const fetched = await downloadBlob(transport, store, layer, {
+        signal: abort.signal,
+        ...(onProgress && { onBytes: (received: number) => onProgress({ type: 'layer-progress', digest, size, received }) }),
+      });
+      onProgress?.({ type: fetched ? 'layer-done' : 'layer-cached', digest, size });
+    } catch (e) {
+      if (firstError === undefined) {
+        firstError = e;
+        abort.abort();
+      }
+    }
+  };
+  await Promise.all(distinct.map((layer) => limit(() => one(layer))));
+  if (firstError !== undefined) throw firstError;
+}
