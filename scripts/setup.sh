@@ -23,3 +23,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 npm run --silent build
+
+# Put `tsbuild` on PATH (root's quick start), unless another one is already there.
+if [ "$(id -u)" = 0 ] && { [ ! -e /usr/local/bin/tsbuild ] || [ -L /usr/local/bin/tsbuild ]; }; then
+  ln -sfn "$PWD/bin/tsbuild" /usr/local/bin/tsbuild
+fi

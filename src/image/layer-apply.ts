@@ -161,7 +161,7 @@ class Applier {
     const name = parts.at(-1);
     if (name === undefined) return drain(body);
     const parent = parts.slice(0, -1);
-    await this.ensureDirs(parent, h.path);
+    this.ensureDirs(parent, h.path);
     if (name.startsWith(WHITEOUT_PREFIX)) {
       await drain(body);
       return this.whiteout(parent.join('/'), name, h.path);
@@ -175,12 +175,12 @@ class Applier {
       return;
     } else {
       const replacedWhiteout = this.whiteoutsMade.delete(rel);
-      if (existing) await this.remove(rel);
+      if (existing) this.remove(rel);
       await this.create(h, rel, abs, body);
       if (h.type === 'directory' && replacedWhiteout) this.opaqueDirs.add(rel);
     }
     this.written.add(rel);
-    if (h.type !== 'link') await this.setAttributes(h, rel, abs);
+    if (h.type !== 'link') this.setAttributes(h, rel, abs);
   }
 
   private sameLink(h: TarHeader, rel: string): boolean {
@@ -188,7 +188,7 @@ class Applier {
   }
 
   /** Makes sure every component is a real directory, creating missing ones. */
-  private async ensureDirs(parts: string[], entryName: string, create = true): Promise<void> {
+  private ensureDirs(parts: string[], entryName: string, create = true): void {
     for (let i = 1; i <= parts.length; i++) {
       const rel = parts.slice(0, i).join('/');
       if (create) this.written.add(rel);
@@ -207,7 +207,7 @@ class Applier {
   }
 
   /** Deletes a path and forgets everything known about it and below it. */
-  private async remove(rel: string): Promise<void> {
+  private remove(rel: string): void {
     rmSync(this.abs(rel), { recursive: true, force: true });
     const below = rel + '/';
     for (const set of [this.dirs, this.written, this.whiteoutsMade]) {
@@ -226,27 +226,27 @@ class Applier {
     const rel = parentRel === '' ? target : `${parentRel}/${target}`;
     const existing = lstatOrUndefined(this.abs(rel));
     if (this.written.has(rel)) {
-      if (existing?.isDirectory()) await this.opaque(rel);
+      if (existing?.isDirectory()) this.opaque(rel);
       return;
     }
     if (this.mode === 'extract') {
-      if (existing) await this.remove(rel);
+      if (existing) this.remove(rel);
       return;
     }
-    if (existing) await this.remove(rel);
+    if (existing) this.remove(rel);
     await makeNode(this.abs(rel), 'char', 0, 0);
     this.whiteoutsMade.add(rel);
   }
 
-  private async opaque(relDir: string): Promise<void> {
+  private opaque(relDir: string): void {
     if (this.mode === 'overlay') {
       this.opaqueDirs.add(relDir);
       return;
     }
     for (const child of readdirSync(this.abs(relDir))) {
       const rel = relDir === '' ? child : `${relDir}/${child}`;
-      if (!this.written.has(rel)) await this.remove(rel);
-      else if (this.dirs.has(rel)) await this.opaque(rel);
+      if (!this.written.has(rel)) this.remove(rel);
+      else if (this.dirs.has(rel)) this.opaque(rel);
     }
   }
 
@@ -280,11 +280,11 @@ class Applier {
     }
   }
 
-  private async hardlink(h: TarHeader, abs: string): Promise<void> {
+  private hardlink(h: TarHeader, abs: string): void {
     const target = components(h.linkname ?? '');
     const name = target.at(-1);
     if (name === undefined) throw new UserError(`hardlink ${JSON.stringify(h.path)} has no target`);
-    await this.ensureDirs(target.slice(0, -1), h.path, false);
+    this.ensureDirs(target.slice(0, -1), h.path, false);
     const targetAbs = this.abs(target.join('/'));
     const st = lstatOrUndefined(targetAbs);
     if (!st) throw new UserError(`hardlink ${JSON.stringify(h.path)} points to missing ${JSON.stringify(h.linkname)}`);
@@ -292,7 +292,7 @@ class Applier {
     linkSync(targetAbs, abs);
   }
 
-  private async setAttributes(h: TarHeader, rel: string, abs: string): Promise<void> {
+  private setAttributes(h: TarHeader, rel: string, abs: string): void {
     // chown first: it clears setuid/setgid bits and file capabilities.
     lchownSync(abs, h.uid, h.gid);
     if (h.type !== 'symlink') chmodSync(abs, h.mode);
