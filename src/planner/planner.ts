@@ -226,6 +226,10 @@ async function planStage(index: number, raw: RawStage, ctx: StageCtx): Promise<S
         break;
       case 'FROM':
         throw new UserError('unexpected FROM', where(ins));
+      default: {
+        const other = ins as Instruction;
+        throw new UserError(`${other.keyword.value.toUpperCase()} is not supported by the planner yet`, where(other));
+      }
     }
   }
   return {

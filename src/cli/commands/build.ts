@@ -1,0 +1,73 @@
+import type { Argv, CommandModule } from 'yargs';
+import { build } from '../../build/build.ts';
+import { UserError } from '../../errors.ts';
+import { plainRenderer } from '../../progress/plain.ts';
+import { parseOutputSpec } from '../output-spec.ts';
+import { defaultRoot } from '../root.ts';
+
+function parseBuildArgs(values: readonly string[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const v of values) {
+    const eq = v.indexOf('=');
+    if (eq < 0) {
+      const fromEnv = process.env[v];
+      if (fromEnv !== undefined) m.set(v, fromEnv);
+    } else m.set(v.slice(0, eq), v.slice(eq + 1));
+  }
+  return m;
+}
+
+function sourceDateEpoch(flag: string | undefined): number | undefined {
+  const v = flag ?? process.env.SOURCE_DATE_EPOCH;
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d+$/.test(v)) throw new UserError(`invalid SOURCE_DATE_EPOCH ${JSON.stringify(v)}: expected seconds since 1970`);
+  return Number(v);
+}
+
+const builder = (y: Argv) =>
+  y
+    .positional('context', { type: 'string', default: '.', describe: 'build context directory' })
+    .option('file', { alias: 'f', type: 'string', describe: 'Dockerfile path (default CONTEXT/Dockerfile)' })
+    .option('tag', { alias: 't', type: 'string', array: true, nargs: 1, default: [] as string[], describe: 'name the image (repeatable)' })
+    .option('build-arg', { type: 'string', array: true, nargs: 1, default: [] as string[], describe: 'set a build-time variable NAME=VALUE' })
+    .option('target', { type: 'string', describe: 'build this stage' })
+    .option('no-cache', { type: 'boolean', default: false, describe: 'do not use the cache' })
+    .option('output', { alias: 'o', type: 'string', array: true, nargs: 1, default: [] as string[], describe: 'type=oci,dest=DIR,tar=false' })
+    .option('root', { type: 'string', default: defaultRoot(), describe: 'state directory ($TSBUILD_ROOT)' })
+    .option('source-date-epoch', { type: 'string', describe: 'clamp timestamps (default $SOURCE_DATE_EPOCH)' });
+
+type BuildArgv = ReturnType<typeof builder> extends Argv<infer T> ? T : never;
+
+/** `tsbuild [build] [CONTEXT]`: docker build's flags, mapped onto `build()`. */
+export const buildCommand: CommandModule<object, BuildArgv> = {
+  command: ['build [context]', '$0'],
+  describe: 'build an image from a Dockerfile',
+  builder,
+  handler: async (argv) => {
+    const progress = plainRenderer((t) => process.stderr.write(t));
+    let abort: (() => Promise<void>) | undefined;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      process.stderr.write(`\n${signal}: stopping the build\n`);
+      void (abort?.() ?? Promise.resolve()).finally(() => process.exit(130));
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const epoch = sourceDateEpoch(argv['source-date-epoch']);
+    const result = await build({
+      contextDir: argv.context,
+      ...(argv.file !== undefined && { dockerfile: argv.file }),
+      root: argv.root,
+      tags: argv.tag,
+      buildArgs: parseBuildArgs(argv['build-arg']),
+      ...(argv.target !== undefined && { target: argv.target }),
+      noCache: argv['no-cache'],
+      outputs: argv.output.map(parseOutputSpec),
+      ...(epoch !== undefined && { sourceDateEpoch: epoch }),
+      progress,
+      onAbortable: (fn) => {
+        abort = fn;
+      },
+    });
+    process.stdout.write(`${result.manifest.digest}\n`);
+  },
+};

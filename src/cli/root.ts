@@ -1,0 +1,6 @@
+/** `$TSBUILD_ROOT`, else /var/lib/tsbuild for root, else under XDG_DATA_HOME. */
+export function defaultRoot(): string {
+  if (process.env.TSBUILD_ROOT) return process.env.TSBUILD_ROOT;
+  if (process.getuid?.() === 0) return '/var/lib/tsbuild';
+  return `${process.env.XDG_DATA_HOME ?? `${process.env.HOME ?? '/tmp'}/.local/share`}/tsbuild`;
+}
