@@ -1,10 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { CacheStore } from '../cache/cache-store.ts';
 import { UserError } from '../errors.ts';
-import { Executor } from '../executor/executor.ts';
-import { RuncRunner } from '../executor/runc.ts';
-import { OverlaySnapshotter } from '../executor/snapshotter.ts';
 import { BlobStore } from '../image/blob-store.ts';
 import { ImageStore } from '../image/image-store.ts';
 import { storeImage } from '../image/image-writer.ts';
@@ -15,6 +11,7 @@ import { parseDockerfile } from '../parser/parse.ts';
 import { planBuild } from '../planner/planner.ts';
 import type { ProgressSink } from '../progress/events.ts';
 import { hostPlatform } from '../platform.ts';
+import { executePlan } from './execute.ts';
 import { imageResolver } from './resolve-image.ts';
 
 export interface OciOutput {
@@ -37,7 +34,7 @@ export interface BuildOptions {
   sourceDateEpoch?: number;
   platform?: Platform;
   progress: ProgressSink;
-  /** Receives the function that stops the build (kill containers, unmount) when the caller is interrupted. */
+  /** Receives the function that stops the build (kill containers; steps then unmount) when the caller is interrupted. */
   onAbortable?: (abort: () => Promise<void>) => void;
 }
 
@@ -73,18 +70,15 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     resolveImage: imageResolver(store, images, platform, opts.progress),
   });
 
-  const executor = new Executor(plan, {
+  const result = await executePlan(plan, {
+    root: opts.root,
     store,
-    cache: new CacheStore(opts.root, store),
-    snapshotter: new OverlaySnapshotter(opts.root, store),
-    runner: new RuncRunner(join(opts.root, 'run')),
     contextDir,
     progress: opts.progress,
     noCache: opts.noCache,
     ...(opts.sourceDateEpoch !== undefined && { sourceDateEpoch: opts.sourceDateEpoch }),
+    ...(opts.onAbortable && { onAbortable: opts.onAbortable }),
   });
-  opts.onAbortable?.(() => executor.abort());
-  const result = await executor.run();
 
   const stored = await storeImage(store, result.config, result.layers);
   opts.progress({ type: 'info', message: `writing image ${stored.config.digest}` });

@@ -1,5 +1,5 @@
-import { readdir } from 'node:fs/promises';
-import { mkdir, lchown } from 'node:fs/promises';
+import { lchown, mkdir, readdir } from 'node:fs/promises';
+import pLimit from 'p-limit';
 import { posix } from 'node:path';
 import type { CacheStore } from '../cache/cache-store.ts';
 import { selectSources } from '../context/select.ts';
@@ -13,14 +13,14 @@ import { copyIntoRootfs } from './copy.ts';
 import type { RuncRunner } from './runc.ts';
 import { SPEC_MOUNT_POINTS } from './runtime-spec.ts';
 import { resolveScoped } from './scoped-path.ts';
-import type { ActiveSnapshot, OverlaySnapshotter } from './snapshotter.ts';
+import type { ActiveSnapshot, Snapshotter } from './snapshotter.ts';
 import { recordMissing, removeStubs } from './stubs.ts';
 import { resolveUser } from './users.ts';
 
 export interface ExecutorDeps {
   store: BlobStore;
   cache: CacheStore;
-  snapshotter: OverlaySnapshotter;
+  snapshotter: Snapshotter;
   runner: RuncRunner;
   contextDir: string;
   progress: ProgressSink;
@@ -39,6 +39,13 @@ export interface StageResult {
 const FAILURE_TAIL = 10;
 
 /**
+ * How many containers may run at once. RUN steps often wait (sleep, network)
+ * rather than compute, so this is well above the core count: independent
+ * stages should overlap, as BuildKit's do.
+ */
+const MAX_CONTAINERS = 16;
+
+/**
  * Runs a plan: each stage's steps in order, independent stages at the same
  * time (a stage starts as soon as the stages it depends on are done). A step
  * whose cache key has a record is not run; a fully cached build mounts
@@ -46,7 +53,7 @@ const FAILURE_TAIL = 10;
  */
 export class Executor {
   private readonly results = new Map<number, Promise<StageResult>>();
-  private readonly active = new Set<ActiveSnapshot>();
+  private readonly containers = pLimit(MAX_CONTAINERS);
   private nextId = 1;
   private aborted = false;
 
@@ -55,16 +62,25 @@ export class Executor {
     private readonly deps: ExecutorDeps,
   ) {}
 
-  /** Builds the target stage (and what it needs). */
-  run(): Promise<StageResult> {
-    return this.stage(this.plan.target);
+  /**
+   * Builds the target stage (and what it needs). On the first failure the
+   * rest is stopped — running containers killed — and `run` rejects only once
+   * every stage has cleaned up its mounts.
+   */
+  async run(): Promise<StageResult> {
+    try {
+      return await this.stage(this.plan.target);
+    } catch (e) {
+      await this.abort();
+      await Promise.allSettled(this.results.values());
+      throw e;
+    }
   }
 
-  /** Kills running containers and removes every mount this build made. */
+  /** Stops the build: kills running containers; steps then fail and clean up after themselves. */
   async abort(): Promise<void> {
     this.aborted = true;
     await this.deps.runner.killAll();
-    await Promise.all([...this.active].map((s) => s.remove()));
   }
 
   private stage(index: number): Promise<StageResult> {
@@ -134,10 +150,10 @@ export class Executor {
         return hit.layer;
       }
     }
+    if (this.aborted) throw new UserError('build interrupted');
     this.deps.progress({ type: 'step-start', id, label: name });
     const t0 = performance.now();
     const snap = await this.deps.snapshotter.prepare(layers);
-    this.active.add(snap);
     try {
       await this.apply(step, snap, id);
       await snap.unmount();
@@ -150,7 +166,6 @@ export class Executor {
       this.deps.progress({ type: 'step-error', id, message: e instanceof UserError ? e.message : String(e) });
       throw e;
     } finally {
-      this.active.delete(snap);
       await snap.remove();
     }
   }
@@ -208,7 +223,7 @@ export class Executor {
     const stubs = await recordMissing(snap.rootfs, SPEC_MOUNT_POINTS);
     const env = op.env.some((e) => e.startsWith('HOME=')) ? op.env : [...op.env, `HOME=${user.home}`];
     const tail: string[] = [];
-    const code = await this.deps.runner.run({
+    const code = await this.containers(() => this.deps.runner.run({
       rootfs: snap.rootfs,
       process: { args: op.args, env, cwd: op.workdir, uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
       network: op.network,
@@ -217,7 +232,7 @@ export class Executor {
         if (tail.length > FAILURE_TAIL) tail.shift();
         this.deps.progress({ type: 'step-output', id, line, stream });
       },
-    });
+    }));
     await removeStubs(snap.rootfs, stubs);
     if (this.aborted) throw new UserError('build interrupted');
     if (code !== 0) {

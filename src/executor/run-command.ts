@@ -11,9 +11,9 @@ export interface CommandResult {
  * collects its output. Rejects only when the program cannot be started; a
  * non-zero exit is the caller's to judge.
  */
-export function runCommand(cmd: string, args: readonly string[]): Promise<CommandResult> {
+export function runCommand(cmd: string, args: readonly string[], opts: { cwd?: string } = {}): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(opts.cwd !== undefined && { cwd: opts.cwd }) });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -30,8 +30,8 @@ export function runCommand(cmd: string, args: readonly string[]): Promise<Comman
 }
 
 /** Like runCommand, but a non-zero exit rejects with the program's stderr. */
-export async function mustRun(cmd: string, args: readonly string[]): Promise<string> {
-  const r = await runCommand(cmd, args);
+export async function mustRun(cmd: string, args: readonly string[], opts: { cwd?: string } = {}): Promise<string> {
+  const r = await runCommand(cmd, args, opts);
   if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.code}: ${r.stderr.trim()}`);
   return r.stdout;
 }

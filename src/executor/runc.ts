@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { runCommand } from './run-command.ts';
 import { runtimeSpec, type NetworkMode, type ProcessSpec } from './runtime-spec.ts';
+import type { BuildSession } from './session.ts';
 
 export interface RunRequest {
   rootfs: string;
@@ -16,28 +16,25 @@ export interface RunRequest {
 }
 
 /**
- * Runs containers with runc. Each run gets a throw-away bundle dir (the
- * generated `config.json` plus the container's own hosts, resolv.conf and
- * hostname files) that is deleted afterwards, and a unique container id.
- * Containers still running when `killAll` is called (Ctrl-C) are killed.
+ * Runs containers with an OCI runtime (runc). Each run gets a bundle dir in
+ * the build session (the generated `config.json` plus the container's own
+ * hosts, resolv.conf and hostname files) and a container id carrying the
+ * session's prefix, so a later build can find and delete what a killed one
+ * left. Containers still running when `killAll` is called (Ctrl-C) are killed.
  */
 export class RuncRunner {
   private readonly running = new Set<string>();
 
   constructor(
-    private readonly workDir: string,
+    private readonly session: BuildSession,
+    private readonly stateDir: string,
     private readonly runtime = 'runc',
   ) {}
 
-  private get stateDir(): string {
-    return join(this.workDir, 'runc-state');
-  }
-
   /** Runs the process to completion and resolves with its exit code. */
   async run(req: RunRequest): Promise<number> {
-    const id = `tsbuild-${randomBytes(6).toString('hex')}`;
-    const bundle = join(this.workDir, 'bundles', id);
-    await mkdir(bundle, { recursive: true });
+    const id = this.session.containerId();
+    const bundle = await this.session.scratchDir();
     try {
       const etc = await writeEtcFiles(bundle, id);
       const spec = runtimeSpec({ rootfs: req.rootfs, process: req.process, network: req.network, hostname: id, etcFiles: etc });

@@ -46,28 +46,39 @@ export const buildCommand: CommandModule<object, BuildArgv> = {
   handler: async (argv) => {
     const progress = plainRenderer((t) => process.stderr.write(t));
     let abort: (() => Promise<void>) | undefined;
+    let interrupted = false;
     const onSignal = (signal: NodeJS.Signals): void => {
-      process.stderr.write(`\n${signal}: stopping the build\n`);
-      void (abort?.() ?? Promise.resolve()).finally(() => process.exit(130));
+      if (interrupted) process.exit(130);
+      interrupted = true;
+      process.stderr.write(`\n${signal}: stopping the build (again to quit at once)\n`);
+      void abort?.();
     };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     const epoch = sourceDateEpoch(argv['source-date-epoch']);
-    const result = await build({
-      contextDir: argv.context,
-      ...(argv.file !== undefined && { dockerfile: argv.file }),
-      root: argv.root,
-      tags: argv.tag,
-      buildArgs: parseBuildArgs(argv['build-arg']),
-      ...(argv.target !== undefined && { target: argv.target }),
-      noCache: argv['no-cache'],
-      outputs: argv.output.map(parseOutputSpec),
-      ...(epoch !== undefined && { sourceDateEpoch: epoch }),
-      progress,
-      onAbortable: (fn) => {
-        abort = fn;
-      },
-    });
+    let result;
+    try {
+      result = await build({
+        contextDir: argv.context,
+        ...(argv.file !== undefined && { dockerfile: argv.file }),
+        root: argv.root,
+        tags: argv.tag,
+        buildArgs: parseBuildArgs(argv['build-arg']),
+        ...(argv.target !== undefined && { target: argv.target }),
+        noCache: argv['no-cache'],
+        outputs: argv.output.map(parseOutputSpec),
+        ...(epoch !== undefined && { sourceDateEpoch: epoch }),
+        progress,
+        onAbortable: (fn) => {
+          abort = fn;
+          if (interrupted) void fn();
+        },
+      });
+    } catch (e) {
+      if (!interrupted) throw e;
+      process.stderr.write('error: build interrupted\n');
+      process.exit(130);
+    }
     process.stdout.write(`${result.manifest.digest}\n`);
   },
 };
