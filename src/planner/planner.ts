@@ -204,6 +204,10 @@ async function planStage(index: number, raw: RawStage, ctx: StageCtx): Promise<S
         note(`ENTRYPOINT ${goList(state.config.Entrypoint)}`);
         break;
       case 'RUN': {
+        const network = flagValue(ins.flags, 'network') ?? 'default';
+        if (network !== 'default' && network !== 'none' && network !== 'host') {
+          throw new UserError(`invalid --network=${network}: expected default, none or host`, where(ins));
+        }
         const args = commandArgs(ins.command, state.shell);
         const runEnv = state.runEnv();
         const argPairs = [...state.args].filter(([k]) => !state.env().has(k)).map(([k, v]) => `${k}=${v}`);
@@ -214,7 +218,7 @@ async function planStage(index: number, raw: RawStage, ctx: StageCtx): Promise<S
           env: runEnv,
           user: state.user(),
           workdir: state.workdir(),
-          network: 'default',
+          network,
         }, {});
         note(`RUN ${argPairs.length ? `|${argPairs.length} ${argPairs.join(' ')} ` : ''}${shown}`, steps.length - 1);
         break;

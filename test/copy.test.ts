@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { lstat, readFile, readlink, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { buildBusyboxBase, fixture, mustRun, tempDir, tsbuild } from './helpers/tsbuild.ts';
+
+describe('COPY and ADD', () => {
+  let work: { path: string; cleanup: () => Promise<void> };
+  let rootfs: string;
+
+  before(async () => {
+    work = await tempDir();
+    const root = join(work.path, 'root');
+    await buildBusyboxBase(root, work.path, 'tsbuild.test/busybox:1.35');
+    const layout = join(work.path, 'layout');
+    const r = await tsbuild(root, ['build', '-f', fixture('copy', 'Dockerfile'), '-t', 'tsbuild.test/copy:1', '-o', `type=oci,dest=${layout},tar=false`, fixture('copy', 'ctx')]);
+    assert.equal(r.code, 0, r.stderr);
+    await mustRun('umoci', ['unpack', '--image', `${layout}:1`, join(work.path, 'bundle')]);
+    rootfs = join(work.path, 'bundle/rootfs');
+  });
+  after(async () => work.cleanup());
+
+  const text = (p: string): Promise<string> => readFile(join(rootfs, p), 'utf8');
+
+  it('copies several sources into a directory destination relative to WORKDIR', async () => {
+    assert.deepEqual((await readdir(join(rootfs, 'w/multi'))).sort(), ['one.txt', 'two.txt']);
+  });
+
+  it('expands wildcards', async () => {
+    assert.deepEqual((await readdir(join(rootfs, 'glob'))).sort(), ['one.txt', 'two.txt']);
+  });
+
+  it('copies the contents of a directory, not the directory', async () => {
+    assert.deepEqual((await readdir(join(rootfs, 'contents-of-dir'))).sort(), ['sub', 'top.md']);
+    assert.equal(await text('contents-of-dir/sub/nested.txt'), 'nested\n');
+    assert.deepEqual((await readdir(join(rootfs, 'logs-dir'))).sort(), ['a.log', 'b.log']);
+  });
+
+  it('renames a single file to a destination without a trailing slash', async () => {
+    assert.equal(await text('renamed.md'), 'top\n');
+  });
+
+  it('resolves --chown names in the image and applies numeric ids', async () => {
+    const owned = await stat(join(rootfs, 'owned/one.txt'));
+    assert.deepEqual([owned.uid, owned.gid], [1234, 1234]);
+    const numeric = await stat(join(rootfs, 'owned-numeric.txt'));
+    assert.deepEqual([numeric.uid, numeric.gid], [1234, 1234]);
+    const plain = await stat(join(rootfs, 'renamed.md'));
+    assert.deepEqual([plain.uid, plain.gid], [0, 0]);
+  });
+
+  it('applies --chmod', async () => {
+    assert.equal((await stat(join(rootfs, 'private.txt'))).mode & 0o7777, 0o600);
+  });
+
+  it('copies a symlink in the context as a link, never its target', async () => {
+    assert.equal(await readlink(join(rootfs, 'copied-link')), '/etc/passwd');
+  });
+
+  it('writes through symlinks in the image only inside the image', async () => {
+    assert.equal(await text('tmp/through-link.txt'), 'one\n');
+    assert.equal(await text('tmp/escape-attempt.txt'), 'two\n');
+    assert.ok((await lstat(join(rootfs, 'link-to-tmp'))).isSymbolicLink(), 'the link itself is untouched');
+    await assert.rejects(stat('/tmp/escape-attempt.txt'), { code: 'ENOENT' });
+  });
+
+  it('copies from an earlier stage', async () => {
+    assert.equal(await text('from-stage.txt'), 'from-build-stage\n');
+  });
+
+  it('ADD extracts a local gzip tar archive', async () => {
+    assert.equal(await text('extracted/pkg/packed.txt'), 'packed\n');
+  });
+});
