@@ -76,6 +76,18 @@ describe('a build from a tagged local base, on runc and overlayfs', () => {
     await assert.rejects(lstat(join(rootfs, 'etc/hostname')), { code: 'ENOENT' }, 'runtime mount stubs stay out of layers');
   });
 
+  it('puts in each layer only what its step changed: no runtime mount points, no untouched parents', async () => {
+    const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+    const manifestDigest = index.manifests[0]?.digest.slice('sha256:'.length) ?? '';
+    const manifest = JSON.parse(await readFile(join(layout, 'blobs/sha256', manifestDigest), 'utf8')) as { layers: { digest: string }[] };
+    const listings = await Promise.all(
+      manifest.layers.slice(1).map(async (l) => (await mustRun('tar', ['-tzf', join(layout, 'blobs/sha256', l.digest.slice('sha256:'.length))])).trim().split('\n')),
+    );
+    for (const entries of listings) assert.ok(!entries.some((e) => e.startsWith('etc/')), `unexpected /etc in a layer: ${entries.join(' ')}`);
+    const runLayer = listings.find((entries) => entries.includes('bin/.wh.vi'));
+    assert.deepEqual(runLayer?.sort(), ['bin/', 'bin/.wh.vi', 'data/', 'data/note']);
+  });
+
   it('rebuilds entirely from cache with the same digest', async () => {
     const r = await tsbuild(root, ['build', '-t', 'tsbuild.test/app:1', fixture('skeleton')]);
     assert.equal(r.code, 0, r.stderr);

@@ -8,6 +8,8 @@ import type { Digest, Layer } from '../image/oci.ts';
 export interface CacheRecord {
   key: Digest;
   layer: Layer | null;
+  /** Id of the diff dir the step wrote, to stack under later steps without unpacking the layer. */
+  snapshot?: string;
 }
 
 /**

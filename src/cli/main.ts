@@ -8,6 +8,8 @@ import { parseCommand } from './commands/parse.ts';
 export async function main(args: string[]): Promise<void> {
   await yargs(args)
     .scriptName('tsbuild')
+    // docker's flags include `--no-cache`, which must not mean "cache=false".
+    .parserConfiguration({ 'boolean-negation': false })
     .strict()
     .command(buildCommand)
     .command(parseCommand)

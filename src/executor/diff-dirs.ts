@@ -1,25 +1,39 @@
-import { mkdir, rename, rm, stat, symlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlobStore } from '../image/blob-store.ts';
 import { applyLayer } from '../image/layer-apply.ts';
-import type { Digest, Layer } from '../image/oci.ts';
+import type { Layer } from '../image/oci.ts';
+import { SPEC_MOUNT_POINTS } from './runtime-spec.ts';
 
-/** Length of the short names under `l/`: 16 hex digits (64 bits) of the diffId. */
+/** Length of every name under `l/`. */
 const SHORT = 16;
 
 /**
- * The unpacked layers: one overlay-format diff dir per layer (whiteouts as
- * 0:0 char devices, opaque dirs by xattr) under `snapshots/<diffId hex>`.
+ * A diff dir to stack under a mount: its id, and the layer it can be
+ * unpacked from if the dir is gone (a cache hit whose dir was collected).
+ */
+export interface Lower {
+  id: string;
+  layer?: Layer;
+}
+
+/**
+ * The diff dirs: one overlay-format dir per layer (whiteouts as 0:0 char
+ * devices, opaque dirs by xattr) under `snapshots/<id>`.
  *
- * Keyed by diffId rather than chain ID: a diff dir's contents do not depend
- * on its parents, so one directory serves every chain that contains that
- * layer. Each also gets a short alias `l/<16 hex>` so that a mount naming
- * hundreds of lower dirs still fits the kernel's one-page option limit.
- * Dirs appear under their real name complete or not at all (temp + rename).
+ * A layer unpacked from a blob has its diffId's hex as id: a diff dir's
+ * contents do not depend on its parents, so one dir serves every chain that
+ * contains that layer. A layer made by a step has a random id and is the
+ * step's overlay upper dir itself, written in place: the next step can stack
+ * it as soon as the container exits, while the layer tar is still being
+ * written. Every id also gets a short alias `l/<16 chars>` so that a mount
+ * naming hundreds of lower dirs still fits the kernel's one-page option
+ * limit. Unpacked dirs appear under their real name complete or not at all.
  */
 export class DiffDirs {
   readonly snapshots: string;
-  /** The dir of short aliases; mount with it as the working directory. */
+  /** The dir of short aliases; mounts run with it as their working directory. */
   readonly links: string;
 
   constructor(
@@ -31,65 +45,105 @@ export class DiffDirs {
     this.links = join(root, 'l');
   }
 
-  path(diffId: Digest): string {
-    return join(this.snapshots, hex(diffId));
+  path(id: string): string {
+    return join(this.snapshots, id);
   }
 
-  /** The short alias of a layer's diff dir, relative to `links`. */
-  shortName(diffId: Digest): string {
-    return hex(diffId).slice(0, SHORT);
+  /** The id of the dir a layer is unpacked into. */
+  static idOf(layer: Layer): string {
+    return layer.diffId.slice('sha256:'.length);
   }
 
-  /** An always-empty dir, relative to `links`: the bottom lower dir of every mount. */
+  /**
+   * The short names to mount for `lowers` (same order), unpacking from its
+   * blob every layer whose dir is missing.
+   */
+  async resolve(lowers: readonly Lower[]): Promise<string[]> {
+    const names: string[] = [];
+    for (const lower of lowers) {
+      let id = lower.id;
+      if (!(await exists(this.path(id)))) {
+        if (!lower.layer) throw new Error(`snapshot ${id} is missing and has no layer to unpack`);
+        id = DiffDirs.idOf(lower.layer);
+        if (!(await exists(this.path(id)))) await this.unpack(lower.layer, id);
+      }
+      names.push(await this.link(id));
+    }
+    return names;
+  }
+
+  /** A new, empty diff dir for a step to write (as its overlay upper dir). */
+  async create(): Promise<{ id: string; path: string }> {
+    await mkdir(this.snapshots, { recursive: true });
+    const id = `s${randomBytes(SHORT).toString('hex').slice(0, SHORT - 1)}`;
+    const path = this.path(id);
+    await mkdir(path);
+    await this.link(id);
+    return { id, path };
+  }
+
+  async remove(id: string): Promise<void> {
+    await rm(join(this.links, id.slice(0, SHORT)), { force: true });
+    await rm(this.path(id), { recursive: true, force: true });
+  }
+
+  /** An always-empty dir: the bottom lower of every mount (a read-only overlay needs two lowers). */
   async empty(): Promise<string> {
-    const dir = join(this.links, 'empty');
-    await mkdir(dir, { recursive: true });
+    await mkdir(join(this.links, 'empty'), { recursive: true });
     return 'empty';
   }
 
-  /** Unpacks every layer whose diff dir is missing, from its blob in the store, and links them all. */
-  async ensure(layers: readonly Layer[]): Promise<void> {
-    for (const layer of layers) {
-      if (!(await exists(this.path(layer.diffId)))) {
-        const tmp = await this.scratch();
-        try {
-          const dir = join(tmp, 'diff');
-          await mkdir(dir);
-          await applyLayer(this.store.createReadStream(layer.descriptor.digest), dir, { whiteouts: 'overlay', expectDiffId: layer.diffId });
-          await this.adopt(dir, layer.diffId);
-        } finally {
-          await rm(tmp, { recursive: true, force: true });
-        }
-      }
-      await this.link(layer.diffId);
+  /**
+   * A lower dir holding an empty file or dir at each mount point of a RUN
+   * container. Stacked at the bottom of RUN mounts, it makes the runtime find
+   * its mount points already there, so it never creates them in the upper
+   * dir — where they, and the copied-up parents they need, would end up in
+   * the layer.
+   */
+  async runtimeStubs(): Promise<string> {
+    const dir = join(this.links, 'stubs');
+    if (await exists(join(dir, '.complete'))) return 'stubs';
+    const tmp = join(await this.scratch(), 'stubs');
+    for (const p of SPEC_MOUNT_POINTS) {
+      if (p.startsWith('/etc/')) {
+        await mkdir(join(tmp, 'etc'), { recursive: true, mode: 0o755 });
+        await writeFile(join(tmp, p), '', { mode: 0o644 });
+      } else await mkdir(join(tmp, p), { recursive: true, mode: 0o755 });
     }
+    await writeFile(join(tmp, '.complete'), '');
+    await mkdir(this.links, { recursive: true });
+    await rename(tmp, dir).catch(async (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
+      await rm(tmp, { recursive: true, force: true });
+    });
+    return 'stubs';
   }
 
-  /** Makes `dir` the diff dir of `diffId`; when another build got there first, `dir` is dropped. */
-  async adopt(dir: string, diffId: Digest): Promise<void> {
-    await mkdir(this.snapshots, { recursive: true });
+  private async unpack(layer: Layer, id: string): Promise<void> {
+    const tmp = await this.scratch();
     try {
-      await rename(dir, this.path(diffId));
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
-      await rm(dir, { recursive: true, force: true });
+      const dir = join(tmp, 'diff');
+      await mkdir(dir);
+      await applyLayer(this.store.createReadStream(layer.descriptor.digest), dir, { whiteouts: 'overlay', expectDiffId: layer.diffId });
+      await mkdir(this.snapshots, { recursive: true });
+      await rename(dir, this.path(id)).catch(async (e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
+      });
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
     }
-    await this.link(diffId);
   }
 
-  private async link(diffId: Digest): Promise<void> {
+  private async link(id: string): Promise<string> {
+    const name = id.slice(0, SHORT);
     await mkdir(this.links, { recursive: true });
     try {
-      await symlink(join('..', 'snapshots', hex(diffId)), join(this.links, this.shortName(diffId)));
+      await symlink(join('..', 'snapshots', id), join(this.links, name));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
+    return name;
   }
-}
-
-function hex(d: Digest): string {
-  return d.slice('sha256:'.length);
 }
 
 async function exists(path: string): Promise<boolean> {

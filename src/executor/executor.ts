@@ -11,10 +11,9 @@ import type { Plan, StagePlan, Step } from '../planner/plan.ts';
 import type { ProgressSink } from '../progress/events.ts';
 import { copyIntoRootfs } from './copy.ts';
 import type { RuncRunner } from './runc.ts';
-import { SPEC_MOUNT_POINTS } from './runtime-spec.ts';
+import { DiffDirs, type Lower } from './diff-dirs.ts';
 import { resolveScoped } from './scoped-path.ts';
 import type { ActiveSnapshot, Snapshotter } from './snapshotter.ts';
-import { recordMissing, removeStubs } from './stubs.ts';
 import { resolveUser } from './users.ts';
 
 export interface ExecutorDeps {
@@ -30,10 +29,17 @@ export interface ExecutorDeps {
   sourceDateEpoch?: number;
 }
 
-/** A built stage: its image config (with rootfs and history) and the layers it names. */
+/** A built stage: its image config (with rootfs and history), the layers it names, and their diff dirs. */
 export interface StageResult {
   config: ImageConfig;
   layers: Layer[];
+  lowers: Lower[];
+}
+
+/** What a step leaves: a diff dir to stack under the next step (none if it changed nothing), and its layer once written. */
+interface StepOutcome {
+  lower: Lower | null;
+  layer: Promise<Layer | null>;
 }
 
 const FAILURE_TAIL = 10;
@@ -45,6 +51,9 @@ const FAILURE_TAIL = 10;
  */
 const MAX_CONTAINERS = 16;
 
+/** Layer tars written at once: each compresses on all cores already. */
+const MAX_LAYER_WRITES = 2;
+
 /**
  * Runs a plan: each stage's steps in order, independent stages at the same
  * time (a stage starts as soon as the stages it depends on are done). A step
@@ -54,6 +63,7 @@ const MAX_CONTAINERS = 16;
 export class Executor {
   private readonly results = new Map<number, Promise<StageResult>>();
   private readonly containers = pLimit(MAX_CONTAINERS);
+  private readonly layerWrites = pLimit(MAX_LAYER_WRITES);
   private nextId = 1;
   private aborted = false;
 
@@ -103,14 +113,20 @@ export class Executor {
       if (step.op.op === 'copy' && step.op.from.kind === 'stage') void this.stage(step.op.from.stage).catch(() => undefined);
     }
     const base = await this.baseOf(stage);
-    const layers = [...base.layers];
-    const produced: (Layer | null)[] = [];
+    const lowers = [...base.lowers];
+    const outcomes: StepOutcome[] = [];
     const label = (i: number): string => `[${stage.name ?? `stage-${stage.index}`} ${i + 1}/${stage.steps.length}]`;
-    for (const [i, step] of stage.steps.entries()) {
-      produced.push(await this.step(step, layers, label(i)));
-      const layer = produced[produced.length - 1];
-      if (layer) layers.push(layer);
+    try {
+      for (const [i, step] of stage.steps.entries()) {
+        const outcome = await this.step(step, lowers, label(i));
+        outcomes.push(outcome);
+        if (outcome.lower) lowers.push(outcome.lower);
+      }
+    } finally {
+      await Promise.allSettled(outcomes.map((o) => o.layer));
     }
+    const produced = await Promise.all(outcomes.map((o) => o.layer));
+    const layers = [...base.layers, ...produced.filter((l): l is Layer => l !== null)];
     const created = new Date((this.deps.sourceDateEpoch ?? 0) * 1000).toISOString();
     const history: HistoryEntry[] = [
       ...(base.config.history ?? []),
@@ -129,45 +145,65 @@ export class Executor {
       rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
       history,
     };
-    return { config, layers };
+    return { config, layers, lowers };
   }
 
   private async baseOf(stage: StagePlan): Promise<StageResult> {
     const b = stage.base;
     if (b.kind === 'stage') return this.stage(b.stage);
-    if (b.kind === 'image') return { config: b.image.config, layers: b.image.layers };
-    return { config: { architecture: this.plan.platform.architecture, os: this.plan.platform.os, rootfs: { type: 'layers', diff_ids: [] } }, layers: [] };
+    if (b.kind === 'image') {
+      return { config: b.image.config, layers: b.image.layers, lowers: b.image.layers.map((layer) => ({ id: DiffDirs.idOf(layer), layer })) };
+    }
+    const config: ImageConfig = { architecture: this.plan.platform.architecture, os: this.plan.platform.os, rootfs: { type: 'layers', diff_ids: [] } };
+    return { config, layers: [], lowers: [] };
   }
 
-  /** Runs one step (or finds it in the cache) and returns its layer, or null when it changed nothing. */
-  private async step(step: Step, layers: readonly Layer[], label: string): Promise<Layer | null> {
+  /**
+   * Runs one step (or finds it in the cache). The step's diff dir is usable
+   * by the next step as soon as its container exits; its layer tar is written
+   * in the background and its cache record follows the tar.
+   */
+  private async step(step: Step, lowers: readonly Lower[], label: string): Promise<StepOutcome> {
     const id = this.nextId++;
     const name = `${label} ${step.name}`;
     if (!this.deps.noCache) {
       const hit = await this.deps.cache.get(step.key);
       if (hit) {
         this.deps.progress({ type: 'step-cached', id, label: name });
-        return hit.layer;
+        const lower = hit.layer ? { id: hit.snapshot ?? DiffDirs.idOf(hit.layer), layer: hit.layer } : null;
+        return { lower, layer: Promise.resolve(hit.layer) };
       }
     }
     if (this.aborted) throw new UserError('build interrupted');
     this.deps.progress({ type: 'step-start', id, label: name });
     const t0 = performance.now();
-    const snap = await this.deps.snapshotter.prepare(layers);
+    const snap = await this.deps.snapshotter.prepare(lowers, { forContainer: step.op.op === 'run' });
     try {
       await this.apply(step, snap, id);
       await snap.unmount();
-      const layer = (await readdir(snap.upper)).length === 0 ? null : await writeLayer(snap.upper, this.deps.store, this.epochOpts());
-      if (layer) await this.deps.snapshotter.commit(snap, layer.diffId);
-      await this.deps.cache.put({ key: step.key, layer });
-      this.deps.progress({ type: 'step-done', id, seconds: (performance.now() - t0) / 1000 });
-      return layer;
     } catch (e) {
+      await snap.release(false);
       this.deps.progress({ type: 'step-error', id, message: e instanceof UserError ? e.message : String(e) });
       throw e;
-    } finally {
-      await snap.remove();
     }
+    this.deps.progress({ type: 'step-done', id, seconds: (performance.now() - t0) / 1000 });
+    if ((await readdir(snap.upper)).length === 0) {
+      await snap.release(false);
+      await this.deps.cache.put({ key: step.key, layer: null });
+      return { lower: null, layer: Promise.resolve(null) };
+    }
+    const layer = this.layerWrites(async () => {
+      try {
+        const written = await writeLayer(snap.upper, this.deps.store, this.epochOpts());
+        await snap.release(true);
+        await this.deps.cache.put({ key: step.key, layer: written, snapshot: snap.id });
+        return written;
+      } catch (e) {
+        await snap.release(false);
+        throw e;
+      }
+    });
+    return { lower: { id: snap.id }, layer };
   }
 
   private epochOpts(): { sourceDateEpoch?: number } {
@@ -198,7 +234,7 @@ export class Executor {
           return;
         }
         const from = await this.stage(op.from.stage);
-        const view = await this.deps.snapshotter.view(from.layers);
+        const view = await this.deps.snapshotter.view(from.lowers);
         try {
           const selection = await selectSources(view.rootfs, op.sources, step.location);
           await copyIntoRootfs({ ...request, srcRoot: view.rootfs, selection });
@@ -220,7 +256,6 @@ export class Executor {
       throw e instanceof UserError ? new UserError(e.message, step.location) : e;
     });
     await mkdirScoped(snap.rootfs, op.workdir, { uid: 0, gid: 0 });
-    const stubs = await recordMissing(snap.rootfs, SPEC_MOUNT_POINTS);
     const env = op.env.some((e) => e.startsWith('HOME=')) ? op.env : [...op.env, `HOME=${user.home}`];
     const tail: string[] = [];
     const code = await this.containers(() => this.deps.runner.run({
@@ -233,7 +268,6 @@ export class Executor {
         this.deps.progress({ type: 'step-output', id, line, stream });
       },
     }));
-    await removeStubs(snap.rootfs, stubs);
     if (this.aborted) throw new UserError('build interrupted');
     if (code !== 0) {
       const shown = op.args.join(' ');

@@ -35,15 +35,18 @@ export class RuncRunner {
   async run(req: RunRequest): Promise<number> {
     const id = this.session.containerId();
     const bundle = await this.session.scratchDir();
+    let code: number | undefined;
     try {
       const etc = await writeEtcFiles(bundle, id);
       const spec = runtimeSpec({ rootfs: req.rootfs, process: req.process, network: req.network, hostname: id, etcFiles: etc });
       await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
       this.running.add(id);
-      return await this.spawnRun(id, bundle, req.onOutput);
+      code = await this.spawnRun(id, bundle, req.onOutput);
+      return code;
     } finally {
       this.running.delete(id);
-      await runCommand(this.runtime, ['--root', this.stateDir, 'delete', '--force', id]);
+      // `run` in the foreground deletes its container when it exits normally; only a failure may leave one.
+      if (code !== 0) await runCommand(this.runtime, ['--root', this.stateDir, 'delete', '--force', id]);
       await rm(bundle, { recursive: true, force: true });
     }
   }

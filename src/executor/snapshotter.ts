@@ -1,63 +1,69 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Digest, Layer } from '../image/oci.ts';
-import type { DiffDirs } from './diff-dirs.ts';
+import type { DiffDirs, Lower } from './diff-dirs.ts';
 import { mountOverlay, unmount } from './overlay.ts';
 
-/** A writable view over some layers: write through `rootfs`, read the diff from `upper` once unmounted. */
+/** A writable rootfs over some layers; what is written through it lands in a new diff dir. */
 export interface ActiveSnapshot {
   /** The merged view, to run a container in or copy files into. */
   rootfs: string;
-  /** After `unmount`, exactly the step's changes, in overlay form (whiteouts as 0:0 char devices). */
+  /** Id of the new diff dir: after `unmount`, exactly this step's changes in overlay form. */
+  id: string;
+  /** The new diff dir's path. */
   upper: string;
-  /** Ends writing; afterwards `upper` holds the diff. Idempotent. */
+  /** Ends writing; afterwards the diff dir is complete. Idempotent. */
   unmount(): Promise<void>;
-  /** Unmounts and deletes everything of this snapshot that was not committed. Idempotent. */
-  remove(): Promise<void>;
+  /** Unmounts and frees the scratch space; the diff dir is deleted too unless `keep`. Idempotent. */
+  release(keep: boolean): Promise<void>;
 }
 
-/** A read-only view of some layers (a `COPY --from` source, a bind mount). */
+/** A read-only view of some layers (a `COPY --from` source). */
 export interface ViewSnapshot {
   rootfs: string;
   remove(): Promise<void>;
 }
 
+export interface PrepareOptions {
+  /** Stack the runtime's mount-point stubs at the bottom (for RUN). */
+  forContainer?: boolean;
+}
+
 /**
- * Snapshots in the containerd sense. `prepare` gives a writable rootfs over a
- * chain of layers (base first); `commit` makes its diff the diff dir of a new
- * layer; `view` gives a read-only rootfs; `remove` drops a snapshot.
+ * Snapshots in the containerd sense: `prepare` gives a writable rootfs over a
+ * chain of diff dirs (base first) whose changes form a new diff dir (kept with
+ * `release(true)`, containerd's Commit); `view` gives a read-only rootfs.
  */
 export interface Snapshotter {
-  /** `overlay`, or `copy` where overlayfs cannot be mounted. */
-  readonly kind: 'overlay' | 'copy';
-  prepare(layers: readonly Layer[]): Promise<ActiveSnapshot>;
-  view(layers: readonly Layer[]): Promise<ViewSnapshot>;
-  /** Makes the diff of `snapshot` the diff dir of `diffId` and removes the snapshot. */
-  commit(snapshot: ActiveSnapshot, diffId: Digest): Promise<void>;
+  prepare(lowers: readonly Lower[], opts?: PrepareOptions): Promise<ActiveSnapshot>;
+  view(lowers: readonly Lower[]): Promise<ViewSnapshot>;
 }
 
 /**
  * Snapshots on overlayfs: a step mounts its parents' diff dirs as lower dirs
- * and a fresh upper dir, and its upper dir becomes the new layer's diff dir —
- * no copying at any point.
+ * and a new diff dir as the upper dir — no copying at any point.
  */
 export class OverlaySnapshotter implements Snapshotter {
-  readonly kind = 'overlay';
-
   constructor(
     private readonly diffs: DiffDirs,
     private readonly scratch: () => Promise<string>,
   ) {}
 
-  async prepare(layers: readonly Layer[]): Promise<ActiveSnapshot> {
-    await this.diffs.ensure(layers);
+  async prepare(lowers: readonly Lower[], opts: PrepareOptions = {}): Promise<ActiveSnapshot> {
+    const names = await this.lowerNames(lowers, opts.forContainer === true);
     const dir = await this.scratch();
     const rootfs = join(dir, 'rootfs');
-    const upper = join(dir, 'upper');
     const work = join(dir, 'work');
-    await Promise.all([mkdir(rootfs), mkdir(upper), mkdir(work)]);
-    await mountOverlay(rootfs, await this.lowers(layers), { upper: { upper, work }, cwd: this.diffs.links });
+    await Promise.all([mkdir(rootfs), mkdir(work)]);
+    const upper = await this.diffs.create();
+    try {
+      await mountOverlay(rootfs, names, { upper: { upper: upper.path, work }, cwd: this.diffs.links });
+    } catch (e) {
+      await this.diffs.remove(upper.id);
+      await rm(dir, { recursive: true, force: true });
+      throw e;
+    }
     let mounted = true;
+    let released = false;
     const unmountOnce = async (): Promise<void> => {
       if (!mounted) return;
       mounted = false;
@@ -65,21 +71,25 @@ export class OverlaySnapshotter implements Snapshotter {
     };
     return {
       rootfs,
-      upper,
+      id: upper.id,
+      upper: upper.path,
       unmount: unmountOnce,
-      remove: async () => {
+      release: async (keep) => {
         await unmountOnce();
+        if (released) return;
+        released = true;
         await rm(dir, { recursive: true, force: true });
+        if (!keep) await this.diffs.remove(upper.id);
       },
     };
   }
 
-  async view(layers: readonly Layer[]): Promise<ViewSnapshot> {
-    await this.diffs.ensure(layers);
+  async view(lowers: readonly Lower[]): Promise<ViewSnapshot> {
+    const names = await this.lowerNames(lowers, false);
     const dir = await this.scratch();
     const rootfs = join(dir, 'rootfs');
     await mkdir(rootfs);
-    await mountOverlay(rootfs, await this.lowers(layers), { cwd: this.diffs.links });
+    await mountOverlay(rootfs, names, { cwd: this.diffs.links });
     let mounted = true;
     return {
       rootfs,
@@ -91,14 +101,11 @@ export class OverlaySnapshotter implements Snapshotter {
     };
   }
 
-  async commit(snapshot: ActiveSnapshot, diffId: Digest): Promise<void> {
-    await snapshot.unmount();
-    await this.diffs.adopt(snapshot.upper, diffId);
-    await snapshot.remove();
-  }
-
-  /** Short lower-dir names, topmost first, ending with an empty dir. */
-  private async lowers(layers: readonly Layer[]): Promise<string[]> {
-    return [...layers.map((l) => this.diffs.shortName(l.diffId)).reverse(), await this.diffs.empty()];
+  /** Short lower-dir names, topmost first, ending with an empty dir (and the runtime stubs above it). */
+  private async lowerNames(lowers: readonly Lower[], forContainer: boolean): Promise<string[]> {
+    const names = (await this.diffs.resolve(lowers)).reverse();
+    if (forContainer) names.push(await this.diffs.runtimeStubs());
+    names.push(await this.diffs.empty());
+    return names;
   }
 }
