@@ -1,18 +1,13 @@
-import { readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { UserError } from '../errors.ts';
+import { join } from 'node:path';
 import { BlobStore } from '../image/blob-store.ts';
 import { ImageStore } from '../image/image-store.ts';
 import { storeImage } from '../image/image-writer.ts';
 import type { Descriptor, Platform } from '../image/oci.ts';
 import { exportOciLayout } from '../image/oci-layout.ts';
 import { formatReference, parseReference } from '../image/reference.ts';
-import { parseDockerfile } from '../parser/parse.ts';
-import { planBuild } from '../planner/planner.ts';
 import type { ProgressSink } from '../progress/events.ts';
-import { hostPlatform } from '../platform.ts';
 import { executePlan } from './execute.ts';
-import { imageResolver } from './resolve-image.ts';
+import { loadPlan } from './load-plan.ts';
 
 export interface OciOutput {
   type: 'oci';
@@ -48,26 +43,18 @@ export interface BuildResult {
  * and export it. The library entry point; the CLI only maps flags onto it.
  */
 export async function build(opts: BuildOptions): Promise<BuildResult> {
-  const contextDir = resolve(opts.contextDir);
-  if (!(await stat(contextDir).then((s) => s.isDirectory(), () => false))) {
-    throw new UserError(`build context ${opts.contextDir} is not a directory`);
-  }
-  const dockerfilePath = resolve(opts.dockerfile ?? join(contextDir, 'Dockerfile'));
-  const text = await readFile(dockerfilePath, 'utf8').catch(() => {
-    throw new UserError(`cannot read Dockerfile ${dockerfilePath}`);
-  });
-  const ast = parseDockerfile(text, opts.dockerfile ?? 'Dockerfile');
   const tags = opts.tags.map(parseReference);
-
   const store = new BlobStore(join(opts.root, 'blobs'));
   const images = new ImageStore(join(opts.root, 'images'));
-  const platform = opts.platform ?? hostPlatform();
-  const plan = await planBuild(ast, {
+  const { plan, contextDir } = await loadPlan({
+    contextDir: opts.contextDir,
+    ...(opts.dockerfile !== undefined && { dockerfile: opts.dockerfile }),
     buildArgs: opts.buildArgs,
     ...(opts.target !== undefined && { target: opts.target }),
-    platform,
-    contextDir,
-    resolveImage: imageResolver(store, images, platform, opts.progress),
+    ...(opts.platform !== undefined && { platform: opts.platform }),
+    store,
+    images,
+    progress: opts.progress,
   });
 
   const result = await executePlan(plan, {

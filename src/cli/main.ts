@@ -3,6 +3,7 @@ import { hideBin } from 'yargs/helpers';
 import { UserError } from '../errors.ts';
 import { buildCommand } from './commands/build.ts';
 import { parseCommand } from './commands/parse.ts';
+import { planCommand } from './commands/plan.ts';
 
 /** The `tsbuild` command line: each command lives in `commands/`. */
 export async function main(args: string[]): Promise<void> {
@@ -13,6 +14,7 @@ export async function main(args: string[]): Promise<void> {
     .strict()
     .command(buildCommand)
     .command(parseCommand)
+    .command(planCommand)
     .demandCommand(1)
     .fail((msg, err) => {
       throw err ?? new UserError(msg);

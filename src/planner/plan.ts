@@ -80,8 +80,14 @@ export type StepOp =
   | { op: 'mkdir'; path: string; user: string };
 
 export interface Step {
+  /** Stable across builds of the same Dockerfile: `<stage name or stage-N>/<step number>`. */
+  id: string;
   /** Human name for progress: `RUN make`, `COPY . /app`. */
   name: string;
+  /** Ids of the vertices this one depends on: the previous step (or the base stage's last), and a `COPY --from` stage's last. */
+  parents: string[];
+  /** What went into the key besides the operation and the parent key: content digests of COPY sources, a source stage's key. */
+  inputs: Record<string, string>;
   location: SourceLocation;
   op: StepOp;
   /** Content-addressed: same inputs on any machine give the same key. */

@@ -140,10 +140,15 @@ async function planStage(index: number, raw: RawStage, ctx: StageCtx): Promise<S
   const state = new StageState(config);
   const steps: Step[] = [];
   const history: PlannedHistory[] = [];
+  const stageLabel = raw.name ?? `stage-${index}`;
+  let parentId = base.kind === 'stage' ? lastVertexOf(ctx.planned, base.stage) : undefined;
   const addStep = (ins: Instruction, name: string, op: StepOp, inputs: Record<string, string>): void => {
     const key = cacheKey({ op, parent: parentKey, inputs });
-    steps.push({ name, location: where(ins), op, key, parentKey });
+    const id = `${stageLabel}/${steps.length + 1}`;
+    const parents = [...(parentId ? [parentId] : []), ...(op.op === 'copy' && op.from.kind === 'stage' ? [lastVertexOf(ctx.planned, op.from.stage)] : [])];
+    steps.push({ id, name, location: where(ins), op, inputs, parents: parents.filter((p): p is string => p !== undefined), key, parentKey });
     parentKey = key;
+    parentId = id;
   };
   const note = (createdBy: string, step?: number): void => {
     history.push({ entry: { created_by: createdBy, comment: 'tsbuild.dockerfile.v0' }, ...(step !== undefined && { step }) });
@@ -321,6 +326,13 @@ function expandAt(w: Word, env: ReadonlyMap<string, string>, esc: Dockerfile['es
     if (e instanceof UserError && !e.location) throw new UserError(e.message, where(w));
     throw e;
   }
+}
+
+/** The id of the last vertex of a planned stage (through its base stages), if it has any. */
+function lastVertexOf(planned: ReadonlyMap<number, StagePlan>, stage: number): string | undefined {
+  const s = planned.get(stage);
+  if (!s) return undefined;
+  return s.steps.at(-1)?.id ?? (s.base.kind === 'stage' ? lastVertexOf(planned, s.base.stage) : undefined);
 }
 
 function flagValue(flags: readonly Flag[], name: string): string | undefined {

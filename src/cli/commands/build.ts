@@ -2,20 +2,9 @@ import type { Argv, CommandModule } from 'yargs';
 import { build } from '../../build/build.ts';
 import { UserError } from '../../errors.ts';
 import { plainRenderer } from '../../progress/plain.ts';
+import { parseBuildArgs } from '../build-args.ts';
 import { parseOutputSpec } from '../output-spec.ts';
 import { defaultRoot } from '../root.ts';
-
-function parseBuildArgs(values: readonly string[]): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const v of values) {
-    const eq = v.indexOf('=');
-    if (eq < 0) {
-      const fromEnv = process.env[v];
-      if (fromEnv !== undefined) m.set(v, fromEnv);
-    } else m.set(v.slice(0, eq), v.slice(eq + 1));
-  }
-  return m;
-}
 
 function sourceDateEpoch(flag: string | undefined): number | undefined {
   const v = flag ?? process.env.SOURCE_DATE_EPOCH;

@@ -1,0 +1,50 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { UserError } from '../errors.ts';
+import type { BlobStore } from '../image/blob-store.ts';
+import type { ImageStore } from '../image/image-store.ts';
+import type { Platform } from '../image/oci.ts';
+import { parseDockerfile } from '../parser/parse.ts';
+import type { Plan } from '../planner/plan.ts';
+import { planBuild } from '../planner/planner.ts';
+import type { ProgressSink } from '../progress/events.ts';
+import { hostPlatform } from '../platform.ts';
+import { imageResolver } from './resolve-image.ts';
+
+export interface LoadPlanOptions {
+  contextDir: string;
+  /** Default `<context>/Dockerfile`. */
+  dockerfile?: string;
+  buildArgs: ReadonlyMap<string, string>;
+  target?: string;
+  platform?: Platform;
+  store: BlobStore;
+  images: ImageStore;
+  progress: ProgressSink;
+}
+
+/**
+ * Reads the Dockerfile and plans the build: what `tsbuild build` executes
+ * and `tsbuild plan` prints. Base images are resolved (and pulled when
+ * missing) because their digests are part of every key; nothing is run.
+ */
+export async function loadPlan(opts: LoadPlanOptions): Promise<{ plan: Plan; contextDir: string }> {
+  const contextDir = resolve(opts.contextDir);
+  if (!(await stat(contextDir).then((s) => s.isDirectory(), () => false))) {
+    throw new UserError(`build context ${opts.contextDir} is not a directory`);
+  }
+  const dockerfilePath = resolve(opts.dockerfile ?? join(contextDir, 'Dockerfile'));
+  const text = await readFile(dockerfilePath, 'utf8').catch(() => {
+    throw new UserError(`cannot read Dockerfile ${dockerfilePath}`);
+  });
+  const ast = parseDockerfile(text, opts.dockerfile ?? 'Dockerfile');
+  const platform = opts.platform ?? hostPlatform();
+  const plan = await planBuild(ast, {
+    buildArgs: opts.buildArgs,
+    ...(opts.target !== undefined && { target: opts.target }),
+    platform,
+    contextDir,
+    resolveImage: imageResolver(opts.store, opts.images, platform, opts.progress),
+  });
+  return { plan, contextDir };
+}

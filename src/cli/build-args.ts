@@ -1,0 +1,12 @@
+/** `--build-arg NAME=VALUE`, or `--build-arg NAME` taking the value from the environment (skipped when unset), as docker does. */
+export function parseBuildArgs(values: readonly string[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const v of values) {
+    const eq = v.indexOf('=');
+    if (eq < 0) {
+      const fromEnv = process.env[v];
+      if (fromEnv !== undefined) m.set(v, fromEnv);
+    } else m.set(v.slice(0, eq), v.slice(eq + 1));
+  }
+  return m;
+}
