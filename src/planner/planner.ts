@@ -294,7 +294,7 @@ async function planCopy(
   }
   addStep(
     ins,
-    `${ins.kind} ${sources.join(' ')} ${rawDest}`,
+    `${ins.kind} ${fromRef !== undefined ? `--from=${fromRef} ` : ''}${sources.join(' ')} ${rawDest}`,
     { op: 'copy', add: ins.kind === 'ADD', from, sources, dest, ...(chown !== undefined && { chown }), ...(chmod !== undefined && { chmod }) },
     inputs,
   );
