@@ -11,6 +11,8 @@ await build({
   format: 'esm',
   sourcemap: 'linked',
   logLevel: 'warning',
+  // A native addon cannot be bundled: it is loaded from node_modules at run time, only when zstd is used.
+  external: ['zstd-napi'],
   // tar-stream and its dependencies are CommonJS and call require().
   banner: { js: "import { createRequire as __tsbuildRequire } from 'node:module'; const require = __tsbuildRequire(import.meta.url);" },
 });

@@ -24,11 +24,12 @@ describe('build errors', () => {
     return tsbuild(root, ['build', ctx]);
   }
 
+  /** The one `error:` line (a source excerpt and a hint may follow it). */
   function errorLine(stderr: string): string {
-    const lines = stderr.trimEnd().split('\n');
-    const last = lines[lines.length - 1] ?? '';
     assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
-    return last;
+    const lines = stderr.split('\n').filter((l) => l.startsWith('error: '));
+    assert.equal(lines.length, 1, stderr);
+    return lines[0] ?? '';
   }
 
   it('a failing RUN names the command, its exit code, its output and its line', async () => {

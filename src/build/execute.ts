@@ -1,20 +1,27 @@
 import { CacheStore } from '../cache/cache-store.ts';
+import type { BuildContext } from '../context/build-context.ts';
 import { DiffDirs } from '../executor/diff-dirs.ts';
 import { Executor, type StageResult } from '../executor/executor.ts';
 import { RuncRunner } from '../executor/runc.ts';
+import type { SecretSource } from '../executor/run-mounts.ts';
 import { BuildSession, runtimeState } from '../executor/session.ts';
 import { OverlaySnapshotter } from '../executor/snapshotter.ts';
 import type { BlobStore } from '../image/blob-store.ts';
+import type { CompressionSpec } from '../image/compression.ts';
 import type { Plan } from '../planner/plan.ts';
 import type { ProgressSink } from '../progress/events.ts';
 
 export interface ExecuteOptions {
   root: string;
   store: BlobStore;
-  contextDir: string;
+  context: BuildContext;
+  secrets: ReadonlyMap<string, SecretSource>;
+  ssh: ReadonlyMap<string, string>;
   progress: ProgressSink;
   noCache: boolean;
   sourceDateEpoch?: number;
+  /** How new layers are compressed (default gzip level 6). */
+  compression?: CompressionSpec;
   /** Receives the function that stops the build (kill containers; steps then unmount) when the caller is interrupted. */
   onAbortable?: (abort: () => Promise<void>) => void;
 }
@@ -35,10 +42,15 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Sta
       cache: new CacheStore(opts.root, opts.store),
       snapshotter: new OverlaySnapshotter(new DiffDirs(opts.root, opts.store, scratch), scratch),
       runner: new RuncRunner(session, runtimeState(opts.root), RUNTIME),
-      contextDir: opts.contextDir,
+      context: opts.context,
+      root: opts.root,
+      scratch,
+      secrets: opts.secrets,
+      ssh: opts.ssh,
       progress: opts.progress,
       noCache: opts.noCache,
       ...(opts.sourceDateEpoch !== undefined && { sourceDateEpoch: opts.sourceDateEpoch }),
+      ...(opts.compression && { compression: opts.compression }),
     });
     opts.onAbortable?.(() => executor.abort());
     return await executor.run();

@@ -1,4 +1,5 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { BuildContext } from '../context/build-context.ts';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors.ts';
 import type { BlobStore } from '../image/blob-store.ts';
@@ -13,6 +14,8 @@ import { imageResolver } from './resolve-image.ts';
 
 export interface LoadPlanOptions {
   contextDir: string;
+  /** `$TSBUILD_ROOT`, where the context's stat cache persists. */
+  root: string;
   /** Default `<context>/Dockerfile`. */
   dockerfile?: string;
   buildArgs: ReadonlyMap<string, string>;
@@ -27,24 +30,29 @@ export interface LoadPlanOptions {
  * Reads the Dockerfile and plans the build: what `tsbuild build` executes
  * and `tsbuild plan` prints. Base images are resolved (and pulled when
  * missing) because their digests are part of every key; nothing is run.
+ * The caller closes the returned context (it saves the stat cache).
  */
-export async function loadPlan(opts: LoadPlanOptions): Promise<{ plan: Plan; contextDir: string }> {
+export async function loadPlan(opts: LoadPlanOptions): Promise<{ plan: Plan; context: BuildContext }> {
   const contextDir = resolve(opts.contextDir);
-  if (!(await stat(contextDir).then((s) => s.isDirectory(), () => false))) {
-    throw new UserError(`build context ${opts.contextDir} is not a directory`);
-  }
   const dockerfilePath = resolve(opts.dockerfile ?? join(contextDir, 'Dockerfile'));
   const text = await readFile(dockerfilePath, 'utf8').catch(() => {
     throw new UserError(`cannot read Dockerfile ${dockerfilePath}`);
   });
   const ast = parseDockerfile(text, opts.dockerfile ?? 'Dockerfile');
   const platform = opts.platform ?? hostPlatform();
-  const plan = await planBuild(ast, {
-    buildArgs: opts.buildArgs,
-    ...(opts.target !== undefined && { target: opts.target }),
-    platform,
-    contextDir,
-    resolveImage: imageResolver(opts.store, opts.images, platform, opts.progress),
-  });
-  return { plan, contextDir };
+  const context = await BuildContext.open(contextDir, { dockerfile: dockerfilePath, root: opts.root });
+  try {
+    const plan = await planBuild(ast, {
+      buildArgs: opts.buildArgs,
+      ...(opts.target !== undefined && { target: opts.target }),
+      platform,
+      context,
+      resolveImage: imageResolver(opts.store, opts.images, platform, opts.progress),
+    });
+    for (const warning of plan.warnings) opts.progress({ type: 'info', message: `warning: ${warning}` });
+    return { plan, context };
+  } catch (e) {
+    await context.close();
+    throw e;
+  }
 }

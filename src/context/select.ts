@@ -1,89 +1,184 @@
-import { lstat, readdir } from 'node:fs/promises';
-import { posix } from 'node:path';
+/**
+ * Resolving COPY/ADD source paths, with BuildKit's wildcard rules, in the
+ * build context or in another stage's root filesystem.
+ *
+ * - A source is cleaned like a Go path. Without wildcards it names one path.
+ *   With wildcards (`*`, `?`, `[...]` in some component), the components
+ *   before the first wildcard name a directory, and every path below it
+ *   whose relative path matches the rest (Go `filepath.Match`) is selected,
+ *   in walk order; a matching directory is selected whole, not searched.
+ * - Symlinks among the leading directories are followed, but inside the
+ *   root: an absolute target starts at the root and `..` stops there, so no
+ *   source resolves outside it. The selected path itself is never followed:
+ *   a symlink is copied as a link, and a walk never enters one.
+ * - In the build context, only what is in the context counts (see
+ *   ContextTree): an ignored path is "not found", as in BuildKit. A source
+ *   that is absolute or climbs out with `..` is refused: BuildKit silently
+ *   reads such paths from the context root instead, which hides mistakes
+ *   like `COPY ../shared/x .`. In another stage's filesystem, absolute paths
+ *   are the norm and `..` stops at `/`.
+ */
 import { UserError, type SourceLocation } from '../errors.ts';
+import { BadPatternError, goMatch, hasWildcards } from './go-match.ts';
+import { goClean } from './go-path.ts';
+import { describePattern } from './ignore-file.ts';
+import { ContextTree, joinRel, type ContextEntry } from './tree.ts';
 
-/** One context path a COPY/ADD source pattern matched. */
+/** One path a COPY/ADD source selected. */
 export interface SelectedPath {
-  /** Relative to the context root, `/`-separated, no leading `./`. `.` is the root itself. */
+  /** Relative to the root, `/`-separated, leading directories resolved; `.` is the root itself. */
   rel: string;
   isDir: boolean;
+  /**
+   * For a directory in the build context: the paths below it that are in the
+   * context, relative to `rel`, each directory before its content; only these
+   * are copied. Undefined: everything below it (another stage's filesystem).
+   */
+  entries?: readonly string[];
 }
 
-const GLOB_CHARS = /[*?[\\]/;
+/** A selection from the build context, with the stat data its digest is made from. */
+export interface ContextSelection {
+  paths: SelectedPath[];
+  /** Per selected path: its own entry first, then (for a directory) the entries below it. */
+  entries: Map<SelectedPath, ContextEntry[]>;
+}
+
+const MAX_LINKS = 255;
 
 /**
- * Resolves COPY/ADD source patterns against a directory (the build context or
- * another stage's rootfs). Sources are relative to the root; a leading `/` and
- * `..` components are clamped at the root, as Docker does. Each path component
- * may use Go `filepath.Match` wildcards (`*`, `?`, `[...]`). A pattern that
- * matches nothing is an error naming the pattern.
+ * Resolves COPY/ADD sources in another stage's root filesystem (`root`, a
+ * host directory): absolute paths start at `root`, `..` stops there, and
+ * symlinks in leading directories resolve inside it. A source that selects
+ * nothing is an error naming it.
  */
-export async function selectSources(root: string, patterns: readonly string[], where: SourceLocation): Promise<SelectedPath[]> {
+export async function selectSources(root: string, sources: readonly string[], where: SourceLocation): Promise<SelectedPath[]> {
+  const tree = new ContextTree(root);
   const out: SelectedPath[] = [];
-  for (const pattern of patterns) {
-    const clean = posix.normalize(`/${pattern}`).slice(1) || '.';
-    const matches = GLOB_CHARS.test(clean) ? await globMatch(root, clean.split('/')) : await literal(root, clean);
-    if (matches.length === 0) {
-      throw new UserError(`COPY failed: file not found in build context: ${pattern}`, where);
-    }
-    out.push(...matches);
+  for (const source of sources) {
+    const clean = goClean(`/${source}`).slice(1) || '.';
+    const found = resolveSource(tree, source, clean, where);
+    if (found.length === 0) throw notFound(source, where);
+    out.push(...found.map((e) => ({ rel: e.rel, isDir: e.kind === 'dir' })));
   }
   return out;
 }
 
-async function literal(root: string, rel: string): Promise<SelectedPath[]> {
-  try {
-    const st = await lstat(posix.join(root, rel));
-    return [{ rel, isDir: st.isDirectory() }];
-  } catch {
-    return [];
-  }
-}
-
-async function globMatch(root: string, parts: string[]): Promise<SelectedPath[]> {
-  let current: string[] = ['.'];
-  for (const part of parts) {
-    const next: string[] = [];
-    const re = GLOB_CHARS.test(part) ? globToRegExp(part) : undefined;
-    for (const dir of current) {
-      if (!re) {
-        next.push(dir === '.' ? part : `${dir}/${part}`);
-        continue;
-      }
-      let names: string[];
-      try {
-        names = await readdir(posix.join(root, dir));
-      } catch {
-        continue;
-      }
-      for (const name of names.sort()) if (re.test(name)) next.push(dir === '.' ? name : `${dir}/${name}`);
+/**
+ * Resolves COPY/ADD sources in the build context `tree` (see the module
+ * comment). Each directory selected carries the list of its entries that are
+ * in the context.
+ */
+export function selectInContext(tree: ContextTree, sources: readonly string[], where: SourceLocation): ContextSelection {
+  const selection: ContextSelection = { paths: [], entries: new Map() };
+  for (const source of sources) {
+    const clean = goClean(source);
+    if (source.startsWith('/') || clean === '..' || clean.startsWith('../')) {
+      throw new UserError(
+        `COPY failed: ${source} is outside the build context: sources are paths inside the context directory (tsbuild refuses ".." and absolute paths instead of reading them from the context root)`,
+        where,
+      );
     }
-    current = next;
+    const found = resolveSource(tree, source, clean, where);
+    if (found.length === 0) throw notFound(source, where, whyMissing(tree, clean));
+    for (const entry of found) {
+      const isDir = entry.kind === 'dir';
+      const below = isDir ? tree.below(entry.rel) : [];
+      const strip = entry.rel === '.' ? 0 : entry.rel.length + 1;
+      const path: SelectedPath = { rel: entry.rel, isDir, ...(isDir && { entries: below.map((e) => e.rel.slice(strip)) }) };
+      selection.paths.push(path);
+      selection.entries.set(path, [entry, ...below]);
+    }
   }
-  const found = await Promise.all(current.map((rel) => literal(root, rel)));
-  return found.flat();
+  return selection;
 }
 
-/** Go's filepath.Match for one path component: `*`, `?`, `[a-z]`, `[^x]`, and `\` escapes. */
-export function globToRegExp(pattern: string): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i] as string;
-    if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '\\' && i + 1 < pattern.length) re += escapeRe(pattern[++i] as string);
-    else if (c === '[') {
-      const end = pattern.indexOf(']', i + 2);
-      if (end < 0) throw new UserError(`syntax error in pattern ${JSON.stringify(pattern)}`);
-      let body = pattern.slice(i + 1, end);
-      if (body.startsWith('^')) body = `^${body.slice(1)}`;
-      re += `[${body.replace(/\\(.)/g, '\\$1')}]`;
-      i = end;
-    } else re += escapeRe(c);
+/** The entries a cleaned source selects (in the context only), in order. */
+function resolveSource(tree: ContextTree, source: string, clean: string, where: SourceLocation): ContextEntry[] {
+  const parts = clean === '.' ? [] : clean.split('/');
+  const firstWild = parts.findIndex(hasWildcards);
+  if (firstWild < 0) {
+    const name = parts.pop();
+    const dir = resolveDir(tree, parts, source, where);
+    if (dir === undefined) return [];
+    const rel = name === undefined ? dir : joinRel(dir, name);
+    const entry = tree.entry(rel);
+    return entry && tree.contains(rel, entry.kind === 'dir') ? [entry] : [];
   }
-  return new RegExp(`^${re}$`, 's');
+  const pattern = parts.slice(firstWild).join('/');
+  try {
+    goMatch(pattern, '');
+  } catch (e) {
+    if (e instanceof BadPatternError) throw new UserError(`COPY failed: bad wildcard pattern in ${source}: ${e.message}`, where);
+    throw e;
+  }
+  const base = resolveDir(tree, parts.slice(0, firstWild), source, where);
+  if (base === undefined) return [];
+  // `*` and `?` never match `/`, so a match is at most this deep
+  const maxDepth = [...pattern].filter((c) => c === '/' || c === '[').length + 1;
+  const found: ContextEntry[] = [];
+  tree.scan(base, (fromBase, rel, isDir) => {
+    if (goMatch(pattern, fromBase)) {
+      const entry = tree.contains(rel, isDir) ? tree.entry(rel) : undefined;
+      if (entry) found.push(entry);
+      return false;
+    }
+    return fromBase.split('/').length < maxDepth;
+  });
+  return found;
 }
 
-function escapeRe(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+/**
+ * Follows directory components inside the tree, resolving symlinks as if
+ * the tree were `/`; each step must be in the context. Returns the real
+ * relative path, or undefined when some component is missing, not a
+ * directory, or not in the context.
+ */
+function resolveDir(tree: ContextTree, parts: readonly string[], source: string, where: SourceLocation): string | undefined {
+  const pending = [...parts];
+  const done: string[] = [];
+  let links = 0;
+  while (pending.length > 0) {
+    const part = pending.shift() as string;
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      done.pop();
+      continue;
+    }
+    const rel = joinRel(done.length > 0 ? done.join('/') : '.', part);
+    const entry = tree.entry(rel);
+    if (!entry) return undefined;
+    if (entry.kind === 'symlink') {
+      if (tree.status(rel, false).state !== 'included') return undefined;
+      if (++links > MAX_LINKS) throw new UserError(`COPY failed: too many levels of symbolic links in ${source}`, where);
+      const target = entry.target as string;
+      if (target.startsWith('/')) done.length = 0;
+      pending.unshift(...target.split('/'));
+      continue;
+    }
+    if (entry.kind !== 'dir' || !tree.enters(rel)) return undefined;
+    done.push(part);
+  }
+  return done.length > 0 ? done.join('/') : '.';
+}
+
+/** For a literal source that exists but is ignored: which pattern hides it. */
+function whyMissing(tree: ContextTree, clean: string): string | undefined {
+  if (!tree.ignore || hasWildcards(clean)) return undefined;
+  const entry = tree.entry(clean);
+  if (!entry) return undefined;
+  let dir = '.';
+  for (const part of clean.split('/').slice(0, -1)) {
+    dir = joinRel(dir, part);
+    const e = tree.entry(dir);
+    if (!e || e.kind !== 'dir') return undefined;
+  }
+  const s = tree.status(clean, entry.kind === 'dir');
+  if (s.state === 'included') return undefined;
+  const by = describePattern(tree.ignore, s.decidedBy);
+  return s.state === 'hidden' ? `its directory ${s.dir} is excluded by ${by}` : `excluded by ${by}`;
+}
+
+function notFound(source: string, where: SourceLocation, why?: string): UserError {
+  return new UserError(`COPY failed: file not found in build context: ${source}${why ? ` (${why})` : ''}`, where);
 }

@@ -1,23 +1,29 @@
-import { open } from 'node:fs/promises';
-import { copyFile, lchown, lstat, lutimes, mkdir, readdir, readlink, rm, symlink, chmod as chmodPath, utimes } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { createReadStream, type Stats } from 'node:fs';
+import { chmod as chmodPath, copyFile, lchown, link, lstat, lutimes, mkdir, open, readdir, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { basename, posix } from 'node:path';
-import { UserError, type SourceLocation } from '../errors.ts';
+import { promisify } from 'node:util';
 import type { SelectedPath } from '../context/select.ts';
+import { deviceMajor, deviceMinor } from '../context/tree.ts';
+import { UserError, type SourceLocation } from '../errors.ts';
 import { applyLayer } from '../image/layer-apply.ts';
+import type { ModeChange } from './chmod.ts';
 import { resolveScoped } from './scoped-path.ts';
 
+const execFileAsync = promisify(execFile);
+
 export interface CopyRequest {
-  /** The directory sources are relative to: the build context, or another stage's rootfs. */
+  /** The directory sources are relative to: the build context, another stage's rootfs, or inline files. */
   srcRoot: string;
   selection: readonly SelectedPath[];
   /** The step's writable rootfs. */
   rootfs: string;
   /** Absolute path in the image; a trailing `/` means "into this directory". */
   dest: string;
-  owner: { uid: number; gid: number };
-  /** Octal mode applied to every copied file and directory. */
-  mode?: number;
+  /** `--chown`, or root for context sources; undefined keeps the source's owners (`--from` a stage or image). */
+  owner?: { uid: number; gid: number };
+  /** `--chmod`, applied to every copied file and directory. */
+  chmod?: ModeChange;
   /** ADD: local tar archives are extracted into the destination instead of copied. */
   extractArchives: boolean;
   where: SourceLocation;
@@ -25,13 +31,16 @@ export interface CopyRequest {
 
 /**
  * COPY/ADD into a rootfs with Docker's rules: a directory source copies its
- * contents; several sources need a directory destination ending in `/`; a
- * file goes into an existing directory or a trailing-slash destination, and
- * otherwise becomes the destination path; missing parents are created. Copied
- * entries keep their mode and mtime and take the requested owner (root by
- * default). Paths inside the rootfs are resolved without ever leaving it.
+ * contents (only the entries the selection lists, when it lists them: what
+ * `.dockerignore` leaves in the context); several sources need a directory
+ * destination ending in `/`; a file goes into an existing directory or a
+ * trailing-slash destination, and otherwise becomes the destination path;
+ * missing parents are created. Copied entries keep their mode and mtime and
+ * take the requested owner; files hard-linked together stay linked. Paths
+ * inside the rootfs are resolved without ever leaving it.
  */
-export async function copyIntoRootfs(req: CopyRequest): Promise<void> {
+export async function copyIntoRootfs(request: CopyRequest): Promise<void> {
+  const req: CopyState = { ...request, links: new Map() };
   const intoDir = req.dest.endsWith('/');
   if (req.selection.length > 1 && !intoDir) {
     throw new UserError('when using COPY with more than one source file, the destination must be a directory and end with a /', req.where);
@@ -39,7 +48,9 @@ export async function copyIntoRootfs(req: CopyRequest): Promise<void> {
   for (const sel of req.selection) {
     const src = posix.join(req.srcRoot, sel.rel);
     if (sel.isDir) {
-      await copyTree(src, await ensureDir(req, req.dest), req);
+      const destDir = await ensureDir(req, req.dest);
+      if (sel.entries) await copyListed(src, sel.entries, destDir, req);
+      else await copyTree(src, destDir, req);
     } else if (req.extractArchives && (await isArchive(src))) {
       await applyLayer(createReadStream(src), await ensureDir(req, req.dest), { whiteouts: 'extract' });
     } else {
@@ -47,16 +58,20 @@ export async function copyIntoRootfs(req: CopyRequest): Promise<void> {
       const existingDir = await lstat(destHost).then((s) => s.isDirectory(), () => false);
       const target = intoDir || existingDir ? posix.join(await ensureDir(req, req.dest), basename(sel.rel)) : destHost;
       if (!(intoDir || existingDir)) await ensureDir(req, posix.dirname(req.dest));
-      await copyEntry(src, target, req);
+      await copyEntry(src, target, req, false);
     }
   }
 }
 
+/** A copy in progress: the request, plus the files copied so far by inode, so that hard links stay links. */
+interface CopyState extends CopyRequest {
+  links: Map<string, string>;
+}
+
 /** Creates `path` (and missing parents, owned like the copied files) inside the rootfs; returns its host path. */
-async function ensureDir(req: CopyRequest, path: string): Promise<string> {
-  const parts = posix.normalize(path).split('/').filter(Boolean);
+async function ensureDir(req: CopyState, path: string): Promise<string> {
   let current = '/';
-  for (const part of parts) {
+  for (const part of posix.normalize(path).split('/').filter(Boolean)) {
     current = posix.join(current, part);
     const host = await resolveScoped(req.rootfs, current);
     const st = await lstat(host).catch(() => undefined);
@@ -64,38 +79,77 @@ async function ensureDir(req: CopyRequest, path: string): Promise<string> {
     if (st) throw new UserError(`cannot copy to ${path}: ${current} exists and is not a directory`, req.where);
     await mkdir(host, { mode: 0o755 });
     await chmodPath(host, 0o755);
-    await lchown(host, req.owner.uid, req.owner.gid);
+    await lchown(host, req.owner?.uid ?? 0, req.owner?.gid ?? 0);
   }
   return resolveScoped(req.rootfs, path);
 }
 
-async function copyTree(srcDir: string, destDir: string, req: CopyRequest): Promise<void> {
-  for (const name of (await readdir(srcDir)).sort()) {
-    await copyEntry(posix.join(srcDir, name), posix.join(destDir, name), req);
+async function copyTree(srcDir: string, destDir: string, req: CopyState): Promise<void> {
+  for (const name of (await readdir(srcDir)).sort()) await copyEntry(posix.join(srcDir, name), posix.join(destDir, name), req, true);
+}
+
+/** Copies exactly the listed entries of a directory (each directory is listed before its content). */
+async function copyListed(srcDir: string, entries: readonly string[], destDir: string, req: CopyState): Promise<void> {
+  const dirs: [string, string][] = [];
+  for (const rel of entries) {
+    const src = posix.join(srcDir, rel);
+    const dest = posix.join(destDir, rel);
+    if (await copyEntry(src, dest, req, false)) dirs.push([src, dest]);
+  }
+  // directory times last: copying into a directory changes its mtime
+  for (const [src, dest] of dirs.reverse()) {
+    const st = await lstat(src);
+    await utimes(dest, st.atime, st.mtime);
   }
 }
 
-async function copyEntry(src: string, dest: string, req: CopyRequest): Promise<void> {
+/**
+ * Copies one entry (a whole tree below it when `recurse`); returns whether it
+ * was a directory. An existing non-directory at the destination is replaced.
+ */
+async function copyEntry(src: string, dest: string, req: CopyState, recurse: boolean): Promise<boolean> {
   const st = await lstat(src);
   const existing = await lstat(dest).catch(() => undefined);
   if (existing && !(existing.isDirectory() && st.isDirectory())) await rm(dest, { recursive: true, force: true });
-  const mode = req.mode ?? st.mode & 0o7777;
+  const mode = req.chmod ? req.chmod(st.mode & 0o7777, st.isDirectory()) : st.mode & 0o7777;
+  const uid = req.owner?.uid ?? st.uid;
+  const gid = req.owner?.gid ?? st.gid;
   if (st.isDirectory()) {
     if (!existing?.isDirectory()) await mkdir(dest);
-    await copyTree(src, dest, req);
-    await lchown(dest, req.owner.uid, req.owner.gid);
+    if (recurse) await copyTree(src, dest, req);
+    await lchown(dest, uid, gid);
     await chmodPath(dest, mode);
     await utimes(dest, st.atime, st.mtime);
-  } else if (st.isSymbolicLink()) {
-    await symlink(await readlink(src), dest);
-    await lchown(dest, req.owner.uid, req.owner.gid);
-    await lutimes(dest, st.atime, st.mtime);
-  } else if (st.isFile()) {
-    await copyFile(src, dest);
-    await lchown(dest, req.owner.uid, req.owner.gid);
-    await chmodPath(dest, mode);
-    await utimes(dest, st.atime, st.mtime);
+    return true;
   }
+  if (st.isSymbolicLink()) {
+    await symlink(await readlink(src), dest);
+    await lchown(dest, uid, gid);
+    await lutimes(dest, st.atime, st.mtime);
+    return false;
+  }
+  const inode = `${st.dev}:${st.ino}`;
+  const first = st.nlink > 1 ? req.links.get(inode) : undefined;
+  if (first !== undefined) {
+    await link(first, dest);
+    return false;
+  }
+  if (st.isFile()) await copyFile(src, dest);
+  // a socket arrives as an empty file, as BuildKit sends it
+  else if (st.isSocket()) await writeFile(dest, '');
+  else await makeNode(dest, st);
+  await lchown(dest, uid, gid);
+  await chmodPath(dest, mode);
+  await utimes(dest, st.atime, st.mtime);
+  if (st.nlink > 1) req.links.set(inode, dest);
+  return false;
+}
+
+/** A fifo or device node like `st` (node has no mknod(2); coreutils' mknod does it). */
+async function makeNode(dest: string, st: Stats): Promise<void> {
+  const rdev = BigInt(st.rdev);
+  const dev = st.isFIFO() ? [] : [String(deviceMajor(rdev)), String(deviceMinor(rdev))];
+  await execFileAsync('mknod', [dest, st.isFIFO() ? 'p' : st.isCharacterDevice() ? 'c' : 'b', ...dev]);
 }
 
 /** gzip, bzip2 or xz magic, or a tar `ustar` header: what ADD extracts. */

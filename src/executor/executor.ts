@@ -1,19 +1,23 @@
-import { lchown, mkdir, readdir } from 'node:fs/promises';
+import { lchown, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import pLimit from 'p-limit';
-import { posix } from 'node:path';
+import { join, posix } from 'node:path';
 import type { CacheStore } from '../cache/cache-store.ts';
+import type { BuildContext } from '../context/build-context.ts';
 import { selectSources } from '../context/select.ts';
 import { UserError } from '../errors.ts';
 import type { BlobStore } from '../image/blob-store.ts';
-import { writeLayer } from '../image/layer-writer.ts';
+import type { CompressionSpec } from '../image/compression.ts';
+import { writeLayer, type WriteLayerOptions } from '../image/layer-writer.ts';
 import type { HistoryEntry, ImageConfig, Layer } from '../image/oci.ts';
-import type { Plan, StagePlan, Step } from '../planner/plan.ts';
+import type { Plan, SourceRoot, StagePlan, Step, StepOp } from '../planner/plan.ts';
 import type { ProgressSink } from '../progress/events.ts';
+import { parseChmod } from './chmod.ts';
 import { copyIntoRootfs } from './copy.ts';
+import { prepareRunMounts, type PreparedMounts, type SecretSource } from './run-mounts.ts';
 import type { RuncRunner } from './runc.ts';
 import { DiffDirs, type Lower } from './diff-dirs.ts';
 import { resolveScoped } from './scoped-path.ts';
-import type { ActiveSnapshot, Snapshotter } from './snapshotter.ts';
+import type { ActiveSnapshot, Snapshotter, ViewSnapshot } from './snapshotter.ts';
 import { resolveUser } from './users.ts';
 
 export interface ExecutorDeps {
@@ -21,12 +25,20 @@ export interface ExecutorDeps {
   cache: CacheStore;
   snapshotter: Snapshotter;
   runner: RuncRunner;
-  contextDir: string;
+  context: BuildContext;
+  /** `$TSBUILD_ROOT`, for persistent cache mounts. */
+  root: string;
+  /** Scratch dirs that live as long as the build session. */
+  scratch: () => Promise<string>;
+  secrets: ReadonlyMap<string, SecretSource>;
+  ssh: ReadonlyMap<string, string>;
   progress: ProgressSink;
   /** `--no-cache`: run every step, then record the results anyway. */
   noCache: boolean;
   /** Clamp file times in new layers and date history entries to this (seconds). */
   sourceDateEpoch?: number;
+  /** How new layers are compressed (default gzip level 6). */
+  compression?: CompressionSpec;
 }
 
 /** A built stage: its image config (with rootfs and history), the layers it names, and their diff dirs. */
@@ -64,6 +76,8 @@ export class Executor {
   private readonly results = new Map<number, Promise<StageResult>>();
   private readonly containers = pLimit(MAX_CONTAINERS);
   private readonly layerWrites = pLimit(MAX_LAYER_WRITES);
+  /** Read-only views of stages and images that steps read from, shared by every step and removed when the build ends. */
+  private readonly views = new Map<string, Promise<ViewSnapshot>>();
   private nextId = 1;
   private aborted = false;
 
@@ -84,6 +98,8 @@ export class Executor {
       await this.abort();
       await Promise.allSettled(this.results.values());
       throw e;
+    } finally {
+      for (const view of await Promise.allSettled(this.views.values())) if (view.status === 'fulfilled') await view.value.remove();
     }
   }
 
@@ -110,7 +126,7 @@ export class Executor {
 
   private async buildStage(stage: StagePlan): Promise<StageResult> {
     for (const step of stage.steps) {
-      if (step.op.op === 'copy' && step.op.from.kind === 'stage') void this.stage(step.op.from.stage).catch(() => undefined);
+      for (const root of sourceRoots(step.op)) if (root.kind === 'stage') void this.stage(root.stage).catch(() => undefined);
     }
     const base = await this.baseOf(stage);
     const lowers = [...base.lowers];
@@ -177,11 +193,24 @@ export class Executor {
     if (this.aborted) throw new UserError('build interrupted');
     this.deps.progress({ type: 'step-start', id, label: name });
     const t0 = performance.now();
-    const snap = await this.deps.snapshotter.prepare(lowers, { forContainer: step.op.op === 'run' });
+    const op = step.op;
+    const mounts =
+      op.op === 'run'
+        ? await prepareRunMounts(op.mounts, op.files, { ...this.deps, bindSource: (m) => this.sourceDir(m.from) }, step.location)
+        : undefined;
+    const snap = await this.deps.snapshotter
+      .prepare(op.op === 'copy' && op.link ? [] : lowers, { forContainer: op.op === 'run', ...(mounts && { stubs: mounts.stubs }) })
+      .catch(async (e: unknown) => {
+        await mounts?.release();
+        throw e;
+      });
     try {
-      await this.apply(step, snap, id);
+      if (op.op === 'run') await this.runContainer(step, op, snap, id, mounts as NonNullable<typeof mounts>);
+      else await this.apply(step, op, snap, lowers);
       await snap.unmount();
+      await mounts?.release();
     } catch (e) {
+      await mounts?.release();
       await snap.release(false);
       this.deps.progress({ type: 'step-error', id, message: e instanceof UserError ? e.message : String(e) });
       throw e;
@@ -194,7 +223,7 @@ export class Executor {
     }
     const layer = this.layerWrites(async () => {
       try {
-        const written = await writeLayer(snap.upper, this.deps.store, this.epochOpts());
+        const written = await writeLayer(snap.upper, this.deps.store, this.layerOpts());
         await snap.release(true);
         await this.deps.cache.put({ key: step.key, layer: written, snapshot: snap.id });
         return written;
@@ -206,62 +235,98 @@ export class Executor {
     return { lower: { id: snap.id }, layer };
   }
 
-  private epochOpts(): { sourceDateEpoch?: number } {
-    return this.deps.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: this.deps.sourceDateEpoch };
+  private layerOpts(): WriteLayerOptions {
+    return {
+      ...(this.deps.sourceDateEpoch !== undefined && { sourceDateEpoch: this.deps.sourceDateEpoch }),
+      ...(this.deps.compression && { compression: this.deps.compression }),
+    };
   }
 
-  private async apply(step: Step, snap: ActiveSnapshot, id: number): Promise<void> {
-    const op = step.op;
-    switch (op.op) {
-      case 'mkdir': {
-        const owner = op.user ? await resolveUser(snap.rootfs, op.user) : { uid: 0, gid: 0 };
-        await mkdirScoped(snap.rootfs, op.path, owner);
-        return;
-      }
-      case 'copy': {
-        const owner = op.chown ? await resolveUser(snap.rootfs, op.chown) : { uid: 0, gid: 0 };
-        const request = {
-          rootfs: snap.rootfs,
-          dest: op.dest,
-          owner: { uid: owner.uid, gid: owner.gid },
-          ...(op.chmod !== undefined && { mode: parseInt(op.chmod, 8) }),
-          extractArchives: op.add,
-          where: step.location,
-        };
-        if (op.from.kind === 'context') {
-          const selection = await selectSources(this.deps.contextDir, op.sources, step.location);
-          await copyIntoRootfs({ ...request, srcRoot: this.deps.contextDir, selection });
-          return;
-        }
-        const from = await this.stage(op.from.stage);
-        const view = await this.deps.snapshotter.view(from.lowers);
-        try {
-          const selection = await selectSources(view.rootfs, op.sources, step.location);
-          await copyIntoRootfs({ ...request, srcRoot: view.rootfs, selection });
-        } finally {
-          await view.remove();
-        }
-        return;
-      }
-      case 'run':
-        await this.runContainer(step, op, snap, id);
-        return;
+  /** The host dir a `--from` (or a bind mount's `from`) names: the context, or a read-only view of a stage or image. */
+  private async sourceDir(root: SourceRoot): Promise<string> {
+    if (root.kind === 'context') return this.deps.context.dir;
+    const key = root.kind === 'stage' ? `stage ${root.stage}` : root.image.manifest.digest;
+    let view = this.views.get(key);
+    if (!view) {
+      view = (async () => {
+        const lowers = root.kind === 'stage' ? (await this.stage(root.stage)).lowers : root.image.layers.map((layer) => ({ id: DiffDirs.idOf(layer), layer }));
+        return this.deps.snapshotter.view(lowers);
+      })();
+      this.views.set(key, view);
+    }
+    return (await view).rootfs;
+  }
+
+  /** COPY/ADD and WORKDIR: file operations in the step's rootfs. */
+  private async apply(step: Step, op: Exclude<StepOp, { op: 'run' }>, snap: ActiveSnapshot, lowers: readonly Lower[]): Promise<void> {
+    if (op.op === 'mkdir') {
+      const owner = op.user ? await resolveUser(snap.rootfs, op.user) : { uid: 0, gid: 0 };
+      await mkdirScoped(snap.rootfs, op.path, owner);
+      return;
+    }
+    if (op.parents) throw new UserError('COPY --parents is not supported yet', step.location);
+    if (op.exclude.length > 0) throw new UserError('COPY --exclude is not supported yet', step.location);
+    // without --chown, context files become root's and files from a stage or image keep their owners, as BuildKit does
+    const owner = op.chown
+      ? await this.ownerFor(op.chown, op.link ? lowers : undefined, snap.rootfs, step)
+      : op.from.kind === 'context'
+        ? { uid: 0, gid: 0 }
+        : undefined;
+    const request = {
+      rootfs: snap.rootfs,
+      dest: op.dest,
+      ...(owner && { owner }),
+      ...(op.chmod !== undefined && { chmod: parseChmod(op.chmod) }),
+      extractArchives: op.add,
+      where: step.location,
+    };
+    if (op.sources.length > 0) {
+      const srcRoot = await this.sourceDir(op.from);
+      const selection =
+        op.from.kind === 'context' ? await this.deps.context.select(op.sources, step.location) : await selectSources(srcRoot, op.sources, step.location);
+      await copyIntoRootfs({ ...request, srcRoot, selection });
+    }
+    if (op.inline.length > 0) {
+      const dir = await this.deps.scratch();
+      for (const f of op.inline) await writeFile(join(dir, f.name), f.content, { mode: 0o644 });
+      const selection = op.inline.map((f) => ({ rel: f.name, isDir: false }));
+      const dest = op.inline.length + op.sources.length > 1 && !op.dest.endsWith('/') ? `${op.dest}/` : op.dest;
+      await copyIntoRootfs({ ...request, owner: owner ?? { uid: 0, gid: 0 }, dest, srcRoot: dir, selection, extractArchives: false });
     }
   }
 
-  private async runContainer(step: Step, op: Extract<Step['op'], { op: 'run' }>, snap: ActiveSnapshot, id: number): Promise<void> {
+  /** `--chown` ids, names looked up in the rootfs (for `--link`, in a view of the layers below, which the step does not mount). */
+  private async ownerFor(spec: string, linkLowers: readonly Lower[] | undefined, rootfs: string, step: Step): Promise<{ uid: number; gid: number }> {
+    if (/^\d+(:\d+)?$/.test(spec) || !linkLowers) {
+      const u = await resolveUser(rootfs, spec).catch((e: unknown) => {
+        throw e instanceof UserError ? new UserError(e.message, step.location) : e;
+      });
+      return { uid: u.uid, gid: u.gid };
+    }
+    const view = await this.deps.snapshotter.view(linkLowers);
+    try {
+      return await this.ownerFor(spec, undefined, view.rootfs, step);
+    } finally {
+      await view.remove();
+    }
+  }
+
+  private async runContainer(step: Step, op: Extract<StepOp, { op: 'run' }>, snap: ActiveSnapshot, id: number, mounts: PreparedMounts): Promise<void> {
     if (this.aborted) throw new UserError('build interrupted');
     const user = await resolveUser(snap.rootfs, op.user || 'root:root').catch((e: unknown) => {
       if (op.user === '' && e instanceof UserError) return { uid: 0, gid: 0, additionalGids: [], home: '/root' };
       throw e instanceof UserError ? new UserError(e.message, step.location) : e;
     });
     await mkdirScoped(snap.rootfs, op.workdir, { uid: 0, gid: 0 });
-    const env = op.env.some((e) => e.startsWith('HOME=')) ? op.env : [...op.env, `HOME=${user.home}`];
+    const env = [...(op.env.some((e) => e.startsWith('HOME=')) ? op.env : [...op.env, `HOME=${user.home}`]), ...mounts.env];
+    const bundleDir = mounts.secretEnv ? await mkdtemp('/dev/shm/tsbuild-bundle-') : undefined;
     const tail: string[] = [];
     const code = await this.containers(() => this.deps.runner.run({
       rootfs: snap.rootfs,
       process: { args: op.args, env, cwd: op.workdir, uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
       network: op.network,
+      mounts: mounts.mounts,
+      ...(bundleDir !== undefined && { bundleDir }),
       onOutput: (line, stream) => {
         tail.push(line);
         if (tail.length > FAILURE_TAIL) tail.shift();
@@ -275,6 +340,13 @@ export class Executor {
       throw new UserError(`RUN failed: "${shown}" exited with code ${code}${last}`, step.location);
     }
   }
+}
+
+/** The stages and images a step reads from. */
+function sourceRoots(op: StepOp): SourceRoot[] {
+  if (op.op === 'copy') return [op.from];
+  if (op.op === 'run') return op.mounts.flatMap((m) => (m.type === 'bind' ? [m.from] : []));
+  return [];
 }
 
 /** `mkdir -p` inside a rootfs; directories it creates get `owner`. */

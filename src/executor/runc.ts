@@ -4,13 +4,20 @@ import { hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { runCommand } from './run-command.ts';
-import { runtimeSpec, type NetworkMode, type ProcessSpec } from './runtime-spec.ts';
+import { runtimeSpec, type NetworkMode, type OciMount, type ProcessSpec } from './runtime-spec.ts';
 import type { BuildSession } from './session.ts';
 
 export interface RunRequest {
   rootfs: string;
   process: ProcessSpec;
   network: NetworkMode;
+  mounts: OciMount[];
+  /**
+   * Where the bundle (config.json, with the process env) is written: the
+   * session's scratch space by default; a tmpfs dir when the env holds a
+   * secret, so that it never touches the disk under the build root.
+   */
+  bundleDir?: string;
   /** Called with each line the container writes to stdout or stderr. */
   onOutput: (line: string, stream: 'stdout' | 'stderr') => void;
 }
@@ -34,11 +41,11 @@ export class RuncRunner {
   /** Runs the process to completion and resolves with its exit code. */
   async run(req: RunRequest): Promise<number> {
     const id = this.session.containerId();
-    const bundle = await this.session.scratchDir();
+    const bundle = req.bundleDir ?? (await this.session.scratchDir());
     let code: number | undefined;
     try {
       const etc = await writeEtcFiles(bundle, id);
-      const spec = runtimeSpec({ rootfs: req.rootfs, process: req.process, network: req.network, hostname: id, etcFiles: etc });
+      const spec = runtimeSpec({ rootfs: req.rootfs, process: req.process, network: req.network, hostname: id, etcFiles: etc, extraMounts: req.mounts });
       await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
       this.running.add(id);
       code = await this.spawnRun(id, bundle, req.onOutput);

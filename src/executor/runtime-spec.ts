@@ -25,6 +25,16 @@ export interface SpecInput {
   hostname: string;
   /** Host files bind-mounted over the container's `/etc/...` of the same name. */
   etcFiles: { hosts: string; resolvConf: string; hostname: string };
+  /** RUN `--mount`s and other per-step mounts, after the standard ones. */
+  extraMounts: OciMount[];
+}
+
+/** One entry of the runtime spec's `mounts`. */
+export interface OciMount {
+  destination: string;
+  type: string;
+  source: string;
+  options: string[];
 }
 
 /** Docker's default capabilities for containers (moby `oci/caps/defaults.go`). */
@@ -103,6 +113,7 @@ export function runtimeSpec(input: SpecInput): object {
       bind(input.etcFiles.hosts, '/etc/hosts'),
       bind(input.etcFiles.resolvConf, '/etc/resolv.conf'),
       bind(input.etcFiles.hostname, '/etc/hostname'),
+      ...input.extraMounts,
     ],
     linux: {
       namespaces,

@@ -1,5 +1,5 @@
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { DiffDirs, Lower } from './diff-dirs.ts';
 import { mountOverlay, unmount } from './overlay.ts';
 
@@ -26,6 +26,8 @@ export interface ViewSnapshot {
 export interface PrepareOptions {
   /** Stack the runtime's mount-point stubs at the bottom (for RUN). */
   forContainer?: boolean;
+  /** More mount points (a RUN's `--mount` targets) to provide the same way. */
+  stubs?: readonly { path: string; dir: boolean }[];
 }
 
 /**
@@ -51,6 +53,7 @@ export class OverlaySnapshotter implements Snapshotter {
   async prepare(lowers: readonly Lower[], opts: PrepareOptions = {}): Promise<ActiveSnapshot> {
     const names = await this.lowerNames(lowers, opts.forContainer === true);
     const dir = await this.scratch();
+    if (opts.stubs && opts.stubs.length > 0) names.splice(names.length - (opts.forContainer ? 2 : 1), 0, await makeStubs(join(dir, 'stubs'), opts.stubs));
     const rootfs = join(dir, 'rootfs');
     const work = join(dir, 'work');
     await Promise.all([mkdir(rootfs), mkdir(work)]);
@@ -108,4 +111,18 @@ export class OverlaySnapshotter implements Snapshotter {
     names.push(await this.diffs.empty());
     return names;
   }
+}
+
+/** A dir holding an empty dir or file at each path, to stack as a lower (absolute path: it is not in `l/`). */
+async function makeStubs(dir: string, stubs: readonly { path: string; dir: boolean }[]): Promise<string> {
+  for (const stub of stubs) {
+    const path = join(dir, stub.path);
+    if (stub.dir) await mkdir(path, { recursive: true, mode: 0o755 });
+    else {
+      await mkdir(dirname(path), { recursive: true, mode: 0o755 });
+      await writeFile(path, '', { mode: 0o644 });
+    }
+  }
+  await mkdir(dir, { recursive: true });
+  return dir;
 }

@@ -27,7 +27,8 @@ export async function resolveUser(rootfs: string, spec: string): Promise<Resolve
   else throw new UserError(`unable to find user ${userPart}: no matching entries in passwd file`);
   const name = entry?.[0];
   let gid: number;
-  if (groupPart === undefined || groupPart === '') gid = entry ? Number(entry[3]) : uid === 0 ? 0 : uid;
+  // a uid with no passwd entry runs with gid 0, as Docker does
+  if (groupPart === undefined || groupPart === '') gid = entry ? Number(entry[3]) : 0;
   else if (isId(groupPart)) gid = Number(groupPart);
   else {
     const g = groups.find((f) => f[0] === groupPart);

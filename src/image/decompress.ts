@@ -3,19 +3,22 @@
  * recognised by its magic bytes rather than by a media type (Docker layers,
  * `ADD` archives and `docker save` output all mislabel now and then).
  *
- * gzip is inflated (concatenated members included); anything without a known
- * magic is passed through as plain tar. bzip2, xz and zstd are recognised and
- * rejected with a UserError: tsbuild does not decode them yet.
+ * gzip is inflated (concatenated members included) and zstd decoded (with
+ * the zstd-napi binding, loaded on first use); anything without a known magic
+ * is passed through as plain tar. bzip2 and xz are recognised and rejected
+ * with a UserError: tsbuild does not decode them yet.
  */
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { UserError } from '../errors.ts';
+import { loadZstd } from './compression.ts';
 
 const UNSUPPORTED: [string, number[]][] = [
   ['bzip2', [0x42, 0x5a, 0x68]],
   ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
-  ['zstd', [0x28, 0xb5, 0x2f, 0xfd]],
 ];
+const GZIP_MAGIC = [0x1f, 0x8b];
+const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
 
 function startsWith(head: Buffer, magic: number[]): boolean {
   return head.length >= magic.length && magic.every((byte, i) => head[i] === byte);
@@ -45,25 +48,33 @@ export async function* decompressed(source: AsyncIterable<Buffer | string> | Nod
     }
   };
   for (const [name, magic] of UNSUPPORTED) {
-    if (startsWith(first, magic)) throw new UserError(`${name}-compressed archives are not supported yet; use gzip or plain tar`);
+    if (startsWith(first, magic)) throw new UserError(`${name}-compressed archives are not supported yet; use gzip, zstd or plain tar`);
   }
-  if (!startsWith(first, [0x1f, 0x8b])) {
+  if (startsWith(first, GZIP_MAGIC)) {
+    yield* through(replay(), createGunzip({ chunkSize: 256 * 1024 }), 'gzip');
+  } else if (startsWith(first, ZSTD_MAGIC)) {
+    const { DecompressStream } = await loadZstd();
+    yield* through(replay(), new DecompressStream(), 'zstd');
+  } else {
     yield* replay();
-    return;
   }
-  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
-  const input = Readable.from(replay());
-  input.on('error', (e) => gunzip.destroy(e));
-  input.pipe(gunzip);
+}
+
+/** `source` piped through a decoding Transform; decoder errors become UserErrors. */
+async function* through(source: AsyncIterable<Buffer>, decoder: NodeJS.ReadWriteStream & { destroy(e?: Error): void }, name: string): AsyncGenerator<Buffer> {
+  const input = Readable.from(source);
+  input.on('error', (e) => decoder.destroy(e));
+  input.pipe(decoder);
   try {
-    for await (const chunk of gunzip) yield chunk as Buffer;
+    for await (const chunk of decoder) yield chunk as Buffer;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code?.startsWith('Z_')) {
-      throw new UserError(`archive is not valid gzip: ${(e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (!(e instanceof UserError) && (code?.startsWith('Z_') || (name === 'zstd' && !code))) {
+      throw new UserError(`archive is not valid ${name}: ${(e as Error).message}`);
     }
     throw e;
   } finally {
     input.destroy();
-    gunzip.destroy();
+    decoder.destroy();
   }
 }

@@ -42,3 +42,13 @@ test('very long names still get a file', async () => {
   assert.deepEqual(await images.resolve(ref), desc('d'));
   assert.equal((await images.list())[0]?.name.length, 'registry.example.com/'.length + 120 + 1 + 120 + 1 + 100);
 });
+
+test('remove forgets a name and reports whether it existed', async () => {
+  const images = new ImageStore(join(tmp, 'remove'));
+  await images.tag(parseReference('app:1'), desc('e'));
+  await images.tag(parseReference('app:2'), desc('e'));
+  assert.equal(await images.remove(parseReference('app:1')), true);
+  assert.equal(await images.remove(parseReference('app:1')), false);
+  assert.equal(await images.resolve(parseReference('app:1')), undefined);
+  assert.deepEqual(await images.list(), [{ name: 'docker.io/library/app:2', manifest: desc('e') }]);
+});

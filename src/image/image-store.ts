@@ -9,10 +9,12 @@
  *
  * - `tag(ref, manifest)`: points the name at the manifest.
  * - `resolve(ref)`: the descriptor, or undefined when the name is unknown.
+ * - `remove(ref)`: forgets the name (true if it existed); blobs stay for the
+ *   cache's garbage collection.
  * - `list()`: every name with its descriptor, sorted by name.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.ts';
 import type { Descriptor } from './oci.ts';
@@ -51,6 +53,16 @@ export class ImageStore {
 
   async resolve(ref: Reference): Promise<Descriptor | undefined> {
     return (await this.read(this.file(formatReference(ref))))?.manifest;
+  }
+
+  async remove(ref: Reference): Promise<boolean> {
+    try {
+      await unlink(this.file(formatReference(ref)));
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
+    }
   }
 
   async list(): Promise<{ name: string; manifest: Descriptor }[]> {

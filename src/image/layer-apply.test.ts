@@ -177,10 +177,14 @@ describe('hostile archives', () => {
     sh(`echo secret > '${outside}/secret'`);
   });
 
-  async function applyEvil(entries: FakeEntry[], dest?: string): Promise<{ dest: string; result: Promise<unknown> }> {
+  async function applyEvil(
+    entries: FakeEntry[],
+    dest?: string,
+    whiteouts: 'extract' | 'overlay' = 'extract',
+  ): Promise<{ dest: string; result: Promise<unknown> }> {
     const target = dest ?? (await freshDir());
     const tar = await packTar(entries);
-    return { dest: target, result: applyLayer(Readable.from([gzipSync(tar)]), target, { whiteouts: 'extract' }) };
+    return { dest: target, result: applyLayer(Readable.from([gzipSync(tar)]), target, { whiteouts }) };
   }
 
   const isUserError = (pattern: RegExp) => (e: unknown) => e instanceof UserError && pattern.test(e.message);
@@ -200,21 +204,50 @@ describe('hostile archives', () => {
     assert.equal(readFileSync(join(dest, name), 'utf8'), 'x');
   });
 
-  test('writing through a symlink planted by an earlier entry is rejected', async () => {
-    const { result } = await applyEvil([
-      { header: { name: 'evil', type: 'symlink', linkname: outside } },
-      { header: { name: 'evil/pwned' }, body: 'x' },
-    ]);
-    await assert.rejects(result, isUserError(/symlink evil/));
+  test('overlay mode: writing through a symlink planted by an earlier entry is rejected, naming the entry', async () => {
+    const { result } = await applyEvil(
+      [
+        { header: { name: 'evil', type: 'symlink', linkname: outside } },
+        { header: { name: 'evil/pwned' }, body: 'x' },
+      ],
+      undefined,
+      'overlay',
+    );
+    await assert.rejects(result, isUserError(/"evil\/pwned" goes through the symlink evil/));
     assert.ok(!existsSync(join(outside, 'pwned')));
   });
 
-  test('writing through a symlink in the existing tree is rejected', async () => {
+  test('overlay mode: writing through a symlink in the existing tree is rejected', async () => {
+    const dest = await freshDir();
+    sh(`ln -s '${outside}' '${dest}/lnk'`);
+    const { result } = await applyEvil([{ header: { name: 'lnk/pwned' }, body: 'x' }], dest, 'overlay');
+    await assert.rejects(result, isUserError(/"lnk\/pwned" goes through the symlink lnk/));
+    assert.ok(!existsSync(join(outside, 'pwned')));
+  });
+
+  test('extract mode: planted symlinks are followed as in a chroot, never out of the target', async () => {
+    const { dest, result } = await applyEvil([
+      { header: { name: 'abs', type: 'symlink', linkname: outside } },
+      { header: { name: 'abs/pwned1' }, body: 'x' },
+      { header: { name: 'up', type: 'symlink', linkname: '../../../../../../..' } },
+      { header: { name: 'up/pwned2' }, body: 'y' },
+      { header: { name: 'loop', type: 'symlink', linkname: 'loop' } },
+    ]);
+    await result;
+    assert.ok(!existsSync(join(outside, 'pwned1')));
+    assert.equal(readFileSync(join(dest, outside, 'pwned1'), 'utf8'), 'x', 'the absolute target is taken inside the target');
+    assert.equal(readFileSync(join(dest, 'pwned2'), 'utf8'), 'y', '.. stops at the target root');
+    const looping = await applyEvil([{ header: { name: 'loop/x' }, body: 'z' }], dest);
+    await assert.rejects(looping.result, isUserError(/"loop\/x": too many levels of symbolic links/));
+  });
+
+  test('extract mode: symlinks already in the tree are followed inside it', async () => {
     const dest = await freshDir();
     sh(`ln -s '${outside}' '${dest}/lnk'`);
     const { result } = await applyEvil([{ header: { name: 'lnk/pwned' }, body: 'x' }], dest);
-    await assert.rejects(result, isUserError(/symlink lnk/));
+    await result;
     assert.ok(!existsSync(join(outside, 'pwned')));
+    assert.equal(readFileSync(join(dest, outside, 'pwned'), 'utf8'), 'x');
   });
 
   test('a file entry replaces a planted symlink instead of following it', async () => {
@@ -232,11 +265,17 @@ describe('hostile archives', () => {
       const { result } = await applyEvil([{ header: { name: 'hl', type: 'link', linkname } }]);
       await assert.rejects(result, (e) => e instanceof UserError, linkname);
     }
-    const { result } = await applyEvil([
-      { header: { name: 'root', type: 'symlink', linkname: '/' } },
-      { header: { name: 'hl', type: 'link', linkname: 'root/etc/passwd' } },
-    ]);
-    await assert.rejects(result, isUserError(/symlink root/));
+    for (const whiteouts of ['extract', 'overlay'] as const) {
+      const { result } = await applyEvil(
+        [
+          { header: { name: 'root', type: 'symlink', linkname: '/' } },
+          { header: { name: 'hl', type: 'link', linkname: 'root/etc/passwd' } },
+        ],
+        undefined,
+        whiteouts,
+      );
+      await assert.rejects(result, isUserError(/"hl"/), whiteouts);
+    }
     assert.equal(lstatSync('/etc/passwd').nlink, 1);
   });
 
@@ -254,5 +293,30 @@ describe('hostile archives', () => {
       applyLayer(Readable.from([Buffer.alloc(512, 'x')]), dest, { whiteouts: 'extract' }),
       isUserError(/checksum/),
     );
+  });
+});
+
+describe('extract mode onto a merged-/usr tree', () => {
+  test('ADD of an archive with lib/ and lib64/ paths goes through lib -> usr/lib and lib64 -> /usr/lib64', async () => {
+    const rootfs = await freshDir();
+    sh(`cd '${rootfs}' && mkdir -p usr/lib usr/lib64 opt && ln -s usr/lib lib && ln -s /usr/lib64 lib64`);
+    const tar = await packTar([
+      { header: { name: 'lib/libfoo.so' }, body: 'foo' },
+      { header: { name: 'lib64/ld.so' }, body: 'ld' },
+      { header: { name: 'bin/sh', mode: 0o755 }, body: 'sh' },
+    ]);
+    await applyLayer(Readable.from([tar]), rootfs, { whiteouts: 'extract' });
+    assert.equal(readFileSync(join(rootfs, 'usr/lib/libfoo.so'), 'utf8'), 'foo');
+    assert.equal(readFileSync(join(rootfs, 'usr/lib64/ld.so'), 'utf8'), 'ld');
+    assert.ok(lstatSync(join(rootfs, 'lib')).isSymbolicLink(), 'the link itself is kept');
+    assert.ok(lstatSync(join(rootfs, 'lib64')).isSymbolicLink());
+  });
+
+  test('with a scope, a subdirectory target resolves absolute links from the rootfs', async () => {
+    const rootfs = await freshDir();
+    sh(`cd '${rootfs}' && mkdir -p usr/lib opt && ln -s /usr/lib opt/l`);
+    const tar = await packTar([{ header: { name: 'l/x' }, body: 'x' }]);
+    await applyLayer(Readable.from([tar]), join(rootfs, 'opt'), { whiteouts: 'extract', scope: rootfs });
+    assert.equal(readFileSync(join(rootfs, 'usr/lib/x'), 'utf8'), 'x');
   });
 });

@@ -20,10 +20,14 @@
  * `security.capability`/`user.*` xattrs are restored.
  *
  * Hostile archives are contained: leading `/` is stripped, `..` components
- * are a UserError, every parent component is checked with lstat and a
- * symlink there is a UserError (whether an earlier entry or the existing
- * tree planted it), files are created with O_EXCL|O_NOFOLLOW, and hardlink
- * targets must be existing non-directories inside `targetDir`.
+ * are a UserError, files are created with O_EXCL|O_NOFOLLOW, and hardlink
+ * targets must be existing non-directories inside the target. A symlink
+ * among an entry's parent components (planted by an earlier entry or already
+ * in the tree) is, in overlay mode, a UserError; in extract mode it is
+ * followed the way Docker does, as if chrooted at `scope` (default
+ * `targetDir`): absolute targets start at `scope` and `..` stops there, so
+ * `ADD rootfs.tar /` onto a merged-/usr tree (`lib -> usr/lib`) writes
+ * `lib/x` to `usr/lib/x` and nothing ever lands outside `scope`.
  *
  * A diffId mismatch with `expectDiffId` is a UserError raised after the
  * whole stream was applied: the caller must discard `targetDir` then.
@@ -40,13 +44,14 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
+  readlinkSync,
   rmSync,
   symlinkSync,
   writeSync,
   type Stats,
 } from 'node:fs';
 import { lstat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { UserError } from '../errors.ts';
 import { decompressed } from './decompress.ts';
 import { makeNode, writeXattrs, type XattrWrite } from './fs-tools.ts';
@@ -55,6 +60,12 @@ import { readTar, type TarHeader } from './tar-format.ts';
 
 export interface ApplyLayerOptions {
   whiteouts: 'overlay' | 'extract';
+  /**
+   * Extract mode: the directory that parent symlinks resolve within, like a
+   * chroot (e.g. the rootfs when `targetDir` is a directory inside it). It
+   * must contain `targetDir`; default `targetDir` itself.
+   */
+  scope?: string;
   /** When given, the computed diffId must equal it. */
   expectDiffId?: Digest;
 }
@@ -67,13 +78,16 @@ export async function applyLayer(
   targetDir: string,
   opts: ApplyLayerOptions,
 ): Promise<{ diffId: Digest }> {
-  const root = resolve(targetDir);
-  const rootStat = await lstat(root).catch(() => undefined);
-  if (!rootStat?.isDirectory()) throw new UserError(`cannot apply layer: ${root} is not a directory`);
+  const target = resolve(targetDir);
+  const targetStat = await lstat(target).catch(() => undefined);
+  if (!targetStat?.isDirectory()) throw new UserError(`cannot apply layer: ${target} is not a directory`);
+  const scope = resolve(opts.whiteouts === 'extract' && opts.scope !== undefined ? opts.scope : target);
+  const base = relative(scope, target);
+  if (base.startsWith('..') || isAbsolute(base)) throw new Error(`layer scope ${scope} does not contain ${target}`);
   const hash = createHash('sha256');
   const plain = hashed(decompressed(source), hash);
   try {
-    const applier = new Applier(root, opts.whiteouts);
+    const applier = new Applier(scope, base === '' ? [] : base.split(sep), opts.whiteouts);
     for await (const { header, body } of readTar(plain)) {
       try {
         await applier.entry(header, body);
@@ -115,6 +129,8 @@ function components(name: string): string[] {
   return parts;
 }
 
+const MAX_LINKS = 40;
+
 function lstatOrUndefined(path: string): Stats | undefined {
   try {
     return lstatSync(path);
@@ -130,7 +146,7 @@ async function drain(body: AsyncIterable<Buffer>): Promise<void> {
 
 /**
  * Applies entries one by one; state is per layer. All paths are relative to
- * `root`. File system calls are synchronous on purpose: layers are mostly
+ * `root` (the scope), and have no symlink components. File system calls are synchronous on purpose: layers are mostly
  * small files, each costing half a dozen calls, and a thread-pool round trip
  * per call made extraction several times slower; each call blocks for
  * microseconds, and the archive stream itself stays asynchronous.
@@ -149,6 +165,8 @@ class Applier {
 
   constructor(
     private readonly root: string,
+    /** Where the archive's own root is, relative to `root`. */
+    private readonly base: readonly string[],
     private readonly mode: 'overlay' | 'extract',
   ) {}
 
@@ -160,13 +178,12 @@ class Applier {
     const parts = components(h.path);
     const name = parts.at(-1);
     if (name === undefined) return drain(body);
-    const parent = parts.slice(0, -1);
-    this.ensureDirs(parent, h.path);
+    const parentRel = this.resolveDir([...this.base, ...parts.slice(0, -1)], h.path, true);
     if (name.startsWith(WHITEOUT_PREFIX)) {
       await drain(body);
-      return this.whiteout(parent.join('/'), name, h.path);
+      return this.whiteout(parentRel, name, h.path);
     }
-    const rel = parts.join('/');
+    const rel = parentRel === '' ? name : `${parentRel}/${name}`;
     const abs = this.abs(rel);
     const existing = lstatOrUndefined(abs);
     if (h.type === 'directory' && existing?.isDirectory()) {
@@ -184,26 +201,53 @@ class Applier {
   }
 
   private sameLink(h: TarHeader, rel: string): boolean {
-    return components(h.linkname ?? '').join('/') === rel;
+    const target = components(h.linkname ?? '');
+    const name = target.pop();
+    if (name === undefined) return false;
+    const dir = this.resolveDir([...this.base, ...target], h.path, false);
+    return (dir === '' ? name : `${dir}/${name}`) === rel;
   }
 
-  /** Makes sure every component is a real directory, creating missing ones. */
-  private ensureDirs(parts: string[], entryName: string, create = true): void {
-    for (let i = 1; i <= parts.length; i++) {
-      const rel = parts.slice(0, i).join('/');
-      if (create) this.written.add(rel);
-      if (this.dirs.has(rel)) continue;
-      const st = lstatOrUndefined(this.abs(rel));
-      if (!st) {
-        if (!create) throw new UserError(`layer entry ${JSON.stringify(entryName)}: ${rel} does not exist`);
-        mkdirSync(this.abs(rel), { mode: 0o755 });
-      } else if (st.isSymbolicLink()) {
-        throw new UserError(`layer entry ${JSON.stringify(entryName)} goes through the symlink ${rel}`);
-      } else if (!st.isDirectory()) {
-        throw new UserError(`layer entry ${JSON.stringify(entryName)}: ${rel} is not a directory`);
+  /**
+   * The real directory `parts` names, relative to the root, each component
+   * checked with lstat (and, with `create`, made when missing and recorded
+   * as written by this layer). A symlink component is refused in overlay
+   * mode and followed inside the root in extract mode.
+   */
+  private resolveDir(parts: readonly string[], entryName: string, create: boolean): string {
+    const pending = [...parts];
+    const done: string[] = [];
+    let links = 0;
+    while (pending.length > 0) {
+      const part = pending.shift() as string;
+      if (part === '' || part === '.') continue;
+      if (part === '..') {
+        done.pop();
+        continue;
       }
-      this.dirs.add(rel);
+      const rel = done.length === 0 ? part : `${done.join('/')}/${part}`;
+      if (!this.dirs.has(rel)) {
+        const st = lstatOrUndefined(this.abs(rel));
+        if (st?.isSymbolicLink()) {
+          if (this.mode === 'overlay') throw new UserError(`layer entry ${JSON.stringify(entryName)} goes through the symlink ${rel}`);
+          if (++links > MAX_LINKS) throw new UserError(`layer entry ${JSON.stringify(entryName)}: too many levels of symbolic links at ${rel}`);
+          const target = readlinkSync(this.abs(rel));
+          if (target.startsWith('/')) done.length = 0;
+          pending.unshift(...target.split('/'));
+          continue;
+        }
+        if (!st) {
+          if (!create) throw new UserError(`layer entry ${JSON.stringify(entryName)}: ${rel} does not exist`);
+          mkdirSync(this.abs(rel), { mode: 0o755 });
+        } else if (!st.isDirectory()) {
+          throw new UserError(`layer entry ${JSON.stringify(entryName)}: ${rel} is not a directory`);
+        }
+        this.dirs.add(rel);
+      }
+      if (create) this.written.add(rel);
+      done.push(part);
     }
+    return done.join('/');
   }
 
   /** Deletes a path and forgets everything known about it and below it. */
@@ -282,10 +326,10 @@ class Applier {
 
   private hardlink(h: TarHeader, abs: string): void {
     const target = components(h.linkname ?? '');
-    const name = target.at(-1);
+    const name = target.pop();
     if (name === undefined) throw new UserError(`hardlink ${JSON.stringify(h.path)} has no target`);
-    this.ensureDirs(target.slice(0, -1), h.path, false);
-    const targetAbs = this.abs(target.join('/'));
+    const dir = this.resolveDir([...this.base, ...target], h.path, false);
+    const targetAbs = this.abs(dir === '' ? name : `${dir}/${name}`);
     const st = lstatOrUndefined(targetAbs);
     if (!st) throw new UserError(`hardlink ${JSON.stringify(h.path)} points to missing ${JSON.stringify(h.linkname)}`);
     if (st.isDirectory()) throw new UserError(`hardlink ${JSON.stringify(h.path)} points to a directory`);

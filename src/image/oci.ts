@@ -13,6 +13,7 @@ export const MediaType = {
   config: 'application/vnd.oci.image.config.v1+json',
   layerTar: 'application/vnd.oci.image.layer.v1.tar',
   layerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  layerZstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
   dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
   dockerConfig: 'application/vnd.docker.container.image.v1+json',
@@ -48,10 +49,15 @@ export interface Index {
   annotations?: Record<string, string>;
 }
 
-/** Execution defaults (`config` inside the image config). */
+/**
+ * Execution defaults (`config` inside the image config). The OCI fields, then
+ * Docker's extensions (Docker Image Spec v1.3), which OCI readers ignore.
+ */
 export interface ContainerConfig {
   User?: string;
+  /** `{"80/tcp": {}}`. */
   ExposedPorts?: Record<string, Record<string, never>>;
+  /** `K=V`, in definition order. */
   Env?: string[];
   Entrypoint?: string[] | null;
   Cmd?: string[] | null;
@@ -59,10 +65,26 @@ export interface ContainerConfig {
   WorkingDir?: string;
   Labels?: Record<string, string>;
   StopSignal?: string;
+  /** Docker: the shell of shell-form commands (`SHELL`). */
   Shell?: string[];
+  /** Docker: `ONBUILD` triggers, run by builds that use this image as a base. */
   OnBuild?: string[] | null;
+  /** Docker: the container health check (`HEALTHCHECK`). */
+  Healthcheck?: HealthConfig;
 }
 
+/** Docker's extension: the container health check. Durations are integer nanoseconds; 0 means "inherit/default". */
+export interface HealthConfig {
+  /** `["CMD", args…]`, `["CMD-SHELL", script]` or `["NONE"]`. */
+  Test: string[];
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+  Retries?: number;
+}
+
+/** One build step, oldest first; entries without `empty_layer` pair up with `rootfs.diff_ids` in order. */
 export interface HistoryEntry {
   created?: string;
   created_by?: string;
@@ -71,7 +93,9 @@ export interface HistoryEntry {
   empty_layer?: boolean;
 }
 
+/** The image config blob (`application/vnd.oci.image.config.v1+json`); its digest is the image ID. */
 export interface ImageConfig {
+  /** RFC 3339. */
   created?: string;
   author?: string;
   architecture: string;

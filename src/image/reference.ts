@@ -61,3 +61,16 @@ export function parseReference(input: string): Reference {
 export function formatReference(ref: Reference): string {
   return `${ref.registry}/${ref.repository}${ref.tag !== undefined ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
 }
+
+/**
+ * The short form Docker shows and `docker load` expects in `RepoTags`:
+ * `busybox:latest`, `team/app:1`, `127.0.0.1:5000/app:1` (digest dropped).
+ */
+export function familiarName(ref: Reference): string {
+  let repo = ref.repository;
+  if (ref.registry === 'docker.io' && repo.startsWith('library/') && !repo.slice('library/'.length).includes('/')) {
+    repo = repo.slice('library/'.length);
+  }
+  const name = ref.registry === 'docker.io' ? repo : `${ref.registry}/${repo}`;
+  return ref.tag !== undefined ? `${name}:${ref.tag}` : name;
+}

@@ -69,10 +69,45 @@ export function padding(size: number): Buffer {
 
 /** The header block(s) for one entry: a PAX extended header first when ustar cannot hold it. */
 export function encodeHeader(h: TarHeader): Buffer {
-  const records: [string, Buffer][] = [];
   const split = splitUstarName(h.path);
+  const records = paxRecords(h, split);
+  const main = Buffer.alloc(BLOCK);
+  writeUstar(h, split ?? { prefix: '', name: asciiFallback(h.path) }, TYPEFLAG[h.type], main, 0);
+  if (records.length === 0) return main;
+  const body = Buffer.concat(records.map(([k, v]) => paxRecord(k, v)));
+  const paxHeader = Buffer.alloc(BLOCK);
+  writeUstar(
+    { path: 'PaxHeader', type: 'file', mode: 0o644, uid: 0, gid: 0, size: body.length, mtime: clampMtime(h.mtime) },
+    { prefix: '', name: 'PaxHeader' },
+    'x',
+    paxHeader,
+    0,
+  );
+  return Buffer.concat([paxHeader, body, padding(body.length), main]);
+}
+
+/**
+ * The fast path of `encodeHeader` for archive writers: writes the header into
+ * `target` at `offset` (which must have a block free) and returns true when
+ * it is a single ustar block; returns false, writing nothing, when it needs
+ * PAX records.
+ */
+export function writeUstarHeader(h: TarHeader, target: Buffer, offset: number): boolean {
+  // The same rules as paxRecords, checked without building anything.
+  if (h.xattrs !== undefined && h.xattrs.size > 0) return false;
+  if (h.size > MAX_OCTAL_11 || h.uid > MAX_OCTAL_7 || h.gid > MAX_OCTAL_7 || h.mtime < 0 || h.mtime > MAX_OCTAL_11) return false;
+  if (h.linkname !== undefined && !(h.linkname.length <= 100 && isPlainAscii(h.linkname))) return false;
+  const split = splitUstarName(h.path);
+  if (!split) return false;
+  writeUstar(h, split, TYPEFLAG[h.type], target, offset);
+  return true;
+}
+
+/** What ustar fields cannot hold, as PAX records in a fixed order (writeUstarHeader checks the same rules). */
+function paxRecords(h: TarHeader, split: { prefix: string; name: string } | undefined): [string, Buffer][] {
+  const records: [string, Buffer][] = [];
   if (!split) records.push(['path', Buffer.from(h.path)]);
-  if (h.linkname !== undefined && !(isPlainAscii(h.linkname) && h.linkname.length <= 100)) {
+  if (h.linkname !== undefined && !(h.linkname.length <= 100 && isPlainAscii(h.linkname))) {
     records.push(['linkpath', Buffer.from(h.linkname)]);
   }
   if (h.size > MAX_OCTAL_11) records.push(['size', Buffer.from(String(h.size))]);
@@ -84,15 +119,7 @@ export function encodeHeader(h: TarHeader): Buffer {
       records.push([XATTR_PREFIX + name, h.xattrs.get(name) ?? Buffer.alloc(0)]);
     }
   }
-  const main = ustarBlock(h, split ?? { prefix: '', name: asciiFallback(h.path) });
-  if (records.length === 0) return main;
-  const body = Buffer.concat(records.map(([k, v]) => paxRecord(k, v)));
-  const paxHeader = ustarBlock(
-    { path: 'PaxHeader', type: 'file', mode: 0o644, uid: 0, gid: 0, size: body.length, mtime: clampMtime(h.mtime) },
-    { prefix: '', name: 'PaxHeader' },
-    'x',
-  );
-  return Buffer.concat([paxHeader, body, padding(body.length), main]);
+  return records;
 }
 
 function clampMtime(mtime: number): number {
@@ -109,8 +136,8 @@ function asciiFallback(path: string): string {
 
 /** ustar's name/prefix split, or undefined when the path needs a PAX record. */
 function splitUstarName(path: string): { prefix: string; name: string } | undefined {
+  if (path.length <= 100) return isPlainAscii(path) ? { prefix: '', name: path } : undefined;
   if (!isPlainAscii(path)) return undefined;
-  if (path.length <= 100) return { prefix: '', name: path };
   for (let i = path.indexOf('/'); i >= 0 && i <= 155; i = path.indexOf('/', i + 1)) {
     const name = path.slice(i + 1);
     if (name.length > 0 && name.length <= 100) return { prefix: path.slice(0, i), name };
@@ -126,34 +153,43 @@ function paxRecord(key: string, value: Buffer): Buffer {
   return Buffer.concat([Buffer.from(`${len} ${key}=`), value, Buffer.from('\n')]);
 }
 
-function ustarBlock(h: TarHeader, name: { prefix: string; name: string }, typeflag = TYPEFLAG[h.type]): Buffer {
-  const b = Buffer.alloc(BLOCK);
-  b.write(name.name, 0, 100, 'latin1');
-  writeOctal(b, 100, 8, h.mode & 0o7777);
-  writeNumber(b, 108, 8, h.uid);
-  writeNumber(b, 116, 8, h.gid);
-  writeNumber(b, 124, 12, h.size);
-  writeNumber(b, 136, 12, clampMtime(h.mtime));
-  b.write(typeflag, 156, 1, 'latin1');
-  if (h.linkname !== undefined) b.write(asciiFallback(h.linkname).slice(0, 100), 157, 100, 'latin1');
-  b.write('ustar\u000000', 257, 8, 'latin1');
-  writeOctal(b, 329, 8, h.devmajor ?? 0);
-  writeOctal(b, 337, 8, h.devminor ?? 0);
-  b.write(name.prefix, 345, 155, 'latin1');
-  b.fill(0x20, 148, 156);
+const USTAR_MAGIC = Buffer.from('ustar\u000000', 'latin1');
+
+/** One ustar block at `b[o..o+512)`, checksum included. */
+function writeUstar(h: TarHeader, name: { prefix: string; name: string }, typeflag: string, b: Buffer, o: number): void {
+  b.fill(0, o, o + BLOCK);
+  b.write(name.name, o, 100, 'latin1');
+  writeOctal(b, o + 100, 8, h.mode & 0o7777);
+  writeNumber(b, o + 108, 8, h.uid);
+  writeNumber(b, o + 116, 8, h.gid);
+  writeNumber(b, o + 124, 12, h.size);
+  writeNumber(b, o + 136, 12, clampMtime(h.mtime));
+  b[o + 156] = typeflag.charCodeAt(0);
+  if (h.linkname !== undefined) b.write(asciiFallback(h.linkname).slice(0, 100), o + 157, 100, 'latin1');
+  USTAR_MAGIC.copy(b, o + 257);
+  writeOctal(b, o + 329, 8, h.devmajor ?? 0);
+  writeOctal(b, o + 337, 8, h.devminor ?? 0);
+  if (name.prefix) b.write(name.prefix, o + 345, 155, 'latin1');
+  b.fill(0x20, o + 148, o + 156);
   let sum = 0;
-  for (const byte of b) sum += byte;
-  b.write(sum.toString(8).padStart(6, '0') + '\u0000 ', 148, 8, 'latin1');
-  return b;
+  for (let i = o; i < o + BLOCK; i++) sum += b[i] as number;
+  writeOctal(b, o + 148, 7, sum);
+  b[o + 155] = 0x20;
 }
 
+/** `value` as width-1 zero-padded octal digits and a NUL. */
 function writeOctal(b: Buffer, offset: number, width: number, value: number): void {
-  b.write(value.toString(8).padStart(width - 1, '0') + '\u0000', offset, width, 'latin1');
+  let v = value;
+  for (let i = offset + width - 2; i >= offset; i--) {
+    b[i] = 0x30 + (v % 8);
+    v = Math.floor(v / 8);
+  }
+  b[offset + width - 1] = 0;
 }
 
 /** Octal when it fits, GNU base-256 otherwise (the PAX record carries the value too). */
 function writeNumber(b: Buffer, offset: number, width: number, value: number): void {
-  if (value.toString(8).length < width) return writeOctal(b, offset, width, value);
+  if (value < 8 ** (width - 1)) return writeOctal(b, offset, width, value);
   let v = BigInt(value);
   for (let i = offset + width - 1; i > offset; i--) {
     b[i] = Number(v & 0xffn);

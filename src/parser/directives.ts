@@ -3,15 +3,56 @@
  */
 import type { Directive } from './ast.ts';
 import type { SourceText } from './source.ts';
+import { isSpaceCode } from '../shell/space.ts';
 
 export type EscapeChar = '\\' | '`';
 
 const KNOWN = new Set(['syntax', 'escape', 'check']);
-const DIRECTIVE = /^([ \t\v\f]*)#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;
 
 export interface DirectiveScan {
   directives: Directive[];
   escapeChar: EscapeChar;
+}
+
+/** Go regexp's `\s`: ASCII blanks only. */
+const isGoSpace = (c: string | undefined): boolean => c === ' ' || c === '\t' || c === '\n' || c === '\f' || c === '\r';
+const isLetter = (c: string | undefined): boolean => c !== undefined && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'));
+const isAlnum = (c: string | undefined): boolean => isLetter(c) || (c !== undefined && c >= '0' && c <= '9');
+
+interface DirectiveLine {
+  /** Index of the `#`. */
+  hash: number;
+  name: string;
+  value: string;
+  /** Index just past the value. */
+  end: number;
+}
+
+/**
+ * BuildKit's `#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$` after leading
+ * whitespace, written out by hand: the regex backtracks quadratically in
+ * JavaScript on a long line of blanks.
+ */
+function readDirectiveLine(line: string): DirectiveLine | undefined {
+  let i = 0;
+  while (i < line.length && isSpaceCode(line.charCodeAt(i))) i++;
+  if (line[i] !== '#') return undefined;
+  const hash = i++;
+  while (i < line.length && isSpaceCode(line.charCodeAt(i))) i++;
+  const nameStart = i;
+  if (!isLetter(line[i])) return undefined;
+  while (isAlnum(line[i])) i++;
+  const name = line.slice(nameStart, i);
+  while (isGoSpace(line[i])) i++;
+  if (line[i] !== '=') return undefined;
+  const afterEq = ++i;
+  while (isGoSpace(line[i])) i++;
+  let end = line.length;
+  while (end > i && isGoSpace(line[end - 1])) end--;
+  if (end > i) return { hash, name, value: line.slice(i, end), end };
+  // Only blanks after `=`: the lazy `(.+?)` still takes the last one.
+  if (line.length > afterEq) return { hash, name, value: line.slice(-1), end: line.length };
+  return undefined;
 }
 
 /**
@@ -30,22 +71,25 @@ export function scanDirectives(source: SourceText): DirectiveScan {
   while (start < text.length) {
     const nl = text.indexOf('\n', start);
     const lineEnd = nl === -1 ? text.length : nl;
-    const line = text.slice(start, lineEnd).replace(/\r+$/, '');
-    const m = DIRECTIVE.exec(line);
-    const name = m?.[2]?.toLowerCase();
-    if (!m || name === undefined || !KNOWN.has(name)) break;
-    const value = m[3] ?? '';
-    const hashOffset = start + (m[1]?.length ?? 0);
+    let contentEnd = lineEnd;
+    while (contentEnd > start && (text[contentEnd - 1] === '\r' || text[contentEnd - 1] === '\n')) contentEnd--;
+    const found = readDirectiveLine(text.slice(start, contentEnd));
+    const name = found?.name.toLowerCase();
+    if (!found || name === undefined || !KNOWN.has(name)) break;
+    const hashOffset = start + found.hash;
     if (directives.some((d) => d.name === name)) {
-      throw source.error(`only one ${name} parser directive can be used`, hashOffset);
+      throw source.error(`only one ${name} parser directive can be used`, hashOffset, { width: contentEnd - hashOffset });
     }
     if (name === 'escape') {
-      if (value !== '\\' && value !== '`') {
-        throw source.error(`invalid escape '${value}', must be \` or \\`, hashOffset);
+      if (found.value !== '\\' && found.value !== '`') {
+        throw source.error(`invalid escape token '${found.value}' does not match \` or \\`, hashOffset, {
+          width: contentEnd - hashOffset,
+          hint: 'write # escape=\\ or # escape=`',
+        });
       }
-      escapeChar = value;
+      escapeChar = found.value;
     }
-    directives.push({ name, value, range: source.range(hashOffset, start + line.trimEnd().length) });
+    directives.push({ name, value: found.value, range: source.range(hashOffset, start + found.end) });
     start = lineEnd + 1;
   }
   return { directives, escapeChar };

@@ -1,136 +1,150 @@
 /**
  * The line structure of a Dockerfile, recognised by a Chevrotain parser over
- * the physical tokens: which tokens form one instruction once continuations
- * are joined and comment or empty lines inside them are dropped.
+ * the line tokens: which lines form one instruction (continued lines up to
+ * one that is not, with the blank and comment lines among them dropped), and
+ * which lines after an instruction are its heredoc bodies rather than
+ * instructions.
  */
-import { EmbeddedActionsParser, tokenMatcher, type IToken } from 'chevrotain';
-import { allTokens, Blank, Comment, Continuation, Newline, Text } from './lexer.ts';
+import { EmbeddedActionsParser, type IOrAlt, type IToken } from 'chevrotain';
+import type { EscapeChar } from './directives.ts';
+import { allTokens, AnyLine, BlankLine, CommentLine, contentEnd, ContinuedLine, continuationAt, indentEnd, TextLine } from './lexer.ts';
 
-/** The tokens of one instruction, before any interpretation. */
-export interface PhysicalInstruction {
-  /** Text and Blank tokens in source order: joined, they are the logical line. */
-  pieces: IToken[];
-  /** Source offset of the first token. */
+/** Source offsets [start, end) of text that is part of an instruction's logical line. */
+export interface Piece {
   start: number;
-  /** Source offset just past the last token that is not a line break. */
   end: number;
 }
 
+/** The lines of one instruction, before any interpretation. */
+export interface PhysicalInstruction {
+  /** In source order: joined, they are the logical line (continuation chars and line breaks left out). */
+  pieces: Piece[];
+  /** Source offset of the first character after the first line's indentation. */
+  start: number;
+  /** Source offset just past the last character that is not a line break (skipped comment lines count). */
+  end: number;
+}
+
+/**
+ * Receives each instruction as soon as it is recognised and returns the
+ * source offset where the next one may start: past its heredoc bodies when
+ * it has some, else anything up to its own end.
+ */
+export type InstructionSink = (instruction: PhysicalInstruction) => number;
+
 const tokenEnd = (t: IToken): number => t.startOffset + t.image.length;
 
+/**
+ * The grammar, with the state of the instruction being read kept on the
+ * instance so that the DSL callbacks are built once rather than per line.
+ */
 class StructureParser extends EmbeddedActionsParser {
+  sink: InstructionSink = () => 0;
+  text = '';
+  escape: EscapeChar = '\\';
+  private pieces: Piece[] = [];
+  private start = 0;
+  private end = 0;
+  private resumeAt = 0;
+
+  private readonly lineAlternatives: IOrAlt<unknown>[] = [
+    { ALT: () => this.CONSUME(BlankLine) },
+    { ALT: () => this.CONSUME(CommentLine) },
+    { ALT: () => this.SUBRULE(this.instruction) },
+  ];
+
+  private readonly instructionAlternatives: IOrAlt<unknown>[] = [
+    { ALT: () => this.textLine(this.CONSUME(TextLine)) },
+    {
+      ALT: () => {
+        this.AT_LEAST_ONE(this.continuedPart);
+        this.OPTION(this.lastLine);
+      },
+    },
+  ];
+
+  private readonly skippedAlternatives: IOrAlt<unknown>[] = [
+    { ALT: () => this.CONSUME2(BlankLine) },
+    { ALT: () => this.comment(this.CONSUME2(CommentLine)) },
+  ];
+
+  private readonly lineLoop = (): void => void this.OR(this.lineAlternatives);
+  private readonly continuedPart = (): void => this.SUBRULE(this.continued);
+  private readonly lastLine = (): void => this.textLine(this.CONSUME2(TextLine));
+  private readonly skippedLine = (): void => void this.OR2(this.skippedAlternatives);
+  private readonly heredocBodies = {
+    GATE: (): boolean => this.LA(1).startOffset < this.resumeAt,
+    DEF: (): void => void this.CONSUME(AnyLine),
+  };
+
   constructor() {
-    super(allTokens, { maxLookahead: 2, recoveryEnabled: false });
+    super(allTokens(), { maxLookahead: 1, recoveryEnabled: false, skipValidations: true });
     this.performSelfAnalysis();
   }
 
-  file = this.RULE('file', (): PhysicalInstruction[] => {
-    const instructions: PhysicalInstruction[] = [];
-    this.MANY(() => {
-      this.OR([
-        { ALT: () => this.CONSUME(Newline) },
-        { ALT: () => this.CONSUME(Blank) },
-        { ALT: () => this.CONSUME(Comment) },
-        {
-          ALT: () => {
-            const instruction = this.SUBRULE(this.instruction);
-            this.ACTION(() => instructions.push(instruction));
-          },
-        },
-      ]);
-    });
-    return instructions;
+  file = this.RULE('file', () => {
+    this.MANY(this.lineLoop);
   });
 
-  private instruction = this.RULE('instruction', (): PhysicalInstruction => {
-    const pieces: IToken[] = [];
-    let first: IToken | undefined;
-    let last: IToken | undefined;
-    const content = (t: IToken) =>
-      this.ACTION(() => {
-        pieces.push(t);
-        first ??= t;
-        last = t;
-      });
-    const continued = (t: IToken) =>
-      this.ACTION(() => {
-        first ??= t;
-        last = t;
-      });
-    this.OR([
-      { ALT: () => content(this.CONSUME(Text)) },
-      { ALT: () => continued(this.SUBRULE(this.continued)) },
-    ]);
-    this.MANY(() => {
-      this.OR2([
-        { ALT: () => content(this.CONSUME2(Text)) },
-        { ALT: () => content(this.CONSUME(Blank)) },
-        { ALT: () => continued(this.SUBRULE2(this.continued)) },
-      ]);
-    });
-    return this.ACTION(() => {
-      const start = first?.startOffset ?? 0;
-      return { pieces, start, end: last ? tokenEnd(last) : start };
-    });
+  private instruction = this.RULE('instruction', () => {
+    this.pieces = [];
+    this.start = -1;
+    this.OR(this.instructionAlternatives);
+    if (!this.RECORDING_PHASE) this.resumeAt = this.sink({ pieces: this.pieces, start: this.start, end: this.end });
+    this.MANY(this.heredocBodies);
   });
 
-  /** A continuation plus the empty and comment lines it skips; returns the last token kept in the range. */
-  private continued = this.RULE('continued', (): IToken => {
-    let last = this.CONSUME(Continuation);
-    this.OPTION(() => {
-      this.CONSUME(Newline);
-      this.MANY({
-        GATE: () => this.atSkippedLine(),
-        DEF: () => {
-          const comment = this.SUBRULE(this.skippedLine);
-          if (comment) last = comment;
-        },
-      });
-    });
-    return last;
+  /** A continued line plus the blank and comment lines after it. */
+  private continued = this.RULE('continued', () => {
+    const t = this.CONSUME(ContinuedLine);
+    if (!this.RECORDING_PHASE) {
+      const at = continuationAt(this.text, t.startOffset, tokenEnd(t), this.escape);
+      this.add(t.startOffset, at, contentEnd(this.text, t.startOffset, tokenEnd(t)));
+    }
+    this.MANY(this.skippedLine);
   });
 
-  /**
-   * Blanks followed by a line break or a comment make a skipped line; blanks
-   * followed by text are kept as the indentation of a continuation line. Two
-   * tokens of lookahead across rule boundaries, which Chevrotain does not
-   * compute for MANY on its own.
-   */
-  private atSkippedLine(): boolean {
-    const isSkipped = (t: IToken) => tokenMatcher(t, Newline) || tokenMatcher(t, Comment);
-    const next = this.LA(1);
-    return isSkipped(next) || (tokenMatcher(next, Blank) && isSkipped(this.LA(2)));
+  /** The line that ends an instruction. */
+  private textLine(t: IToken): void {
+    if (this.RECORDING_PHASE) return;
+    const end = contentEnd(this.text, t.startOffset, tokenEnd(t));
+    this.add(t.startOffset, end, end);
   }
 
-  /** An empty or comment line inside a continued instruction; returns the comment, if any. */
-  private skippedLine = this.RULE('skippedLine', (): IToken | undefined => {
-    let comment: IToken | undefined;
-    this.OPTION(() => this.CONSUME2(Blank));
-    this.OR([
-      { ALT: () => this.CONSUME2(Newline) },
-      {
-        ALT: () => {
-          comment = this.CONSUME(Comment);
-          this.OPTION2(() => this.CONSUME3(Newline));
-        },
-      },
-    ]);
-    return comment;
-  });
+  /** A comment line inside a continued instruction: no text, but the instruction's range covers it. */
+  private comment(t: IToken): void {
+    if (!this.RECORDING_PHASE) this.end = contentEnd(this.text, t.startOffset, tokenEnd(t));
+  }
+
+  /** Text [from, to) joins the logical line; the instruction now ends at `end`. The first line loses its indentation. */
+  private add(from: number, to: number, end: number): void {
+    const start = this.start === -1 ? Math.min(indentEnd(this.text, from), to) : from;
+    if (this.start === -1) this.start = start;
+    if (to > start) this.pieces.push({ start, end: to });
+    this.end = end;
+  }
 }
 
 let parser: StructureParser | undefined;
 
 /**
- * Groups physical tokens into instructions. The grammar accepts every token
- * sequence the lexer can produce, so a failure here is a tsbuild bug.
+ * Feeds each instruction of the line tokens of `text` to `sink`, skipping
+ * the lines before the offset it returns. The grammar accepts every token
+ * sequence the lexer can produce, so a failure here is a tsbuild bug;
+ * errors thrown by `sink` pass through.
  */
-export function groupInstructions(tokens: IToken[]): PhysicalInstruction[] {
+export function readInstructions(tokens: IToken[], text: string, escape: EscapeChar, sink: InstructionSink): void {
   parser ??= new StructureParser();
+  parser.sink = sink;
+  parser.text = text;
+  parser.escape = escape;
   parser.input = tokens;
-  const result = parser.file();
+  try {
+    parser.file();
+  } finally {
+    parser.text = '';
+  }
   if (parser.errors.length > 0) {
     throw new Error(`structure parser bug: ${parser.errors[0]?.message ?? ''}`);
   }
-  return result;
 }

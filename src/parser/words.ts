@@ -1,12 +1,13 @@
 /**
  * The ways BuildKit cuts an instruction's arguments into words. Each
  * function reads the argument text `rest` of a logical line and returns words
- * whose values are raw source text (except JSON strings, which are decoded)
- * and whose ranges point into the original file.
+ * whose values are raw source text (except JSON strings and flags, which are
+ * decoded) and whose ranges point into the original file.
  */
 import type { Flag, Word } from './ast.ts';
 import type { EscapeChar } from './directives.ts';
 import type { LogicalLine } from './logical.ts';
+import { isSpaceChar } from '../shell/space.ts';
 
 /** Logical characters [start, end) of one word. */
 export interface Span {
@@ -23,10 +24,10 @@ export interface ArgText {
 }
 
 /** Go's unicode.IsSpace, which BuildKit uses to trim and to split quote-aware words. */
-export const isSpace = (c: string | undefined): boolean => c !== undefined && /\s/u.test(c) && c !== '\uFEFF';
+export const isSpace = isSpaceChar;
 
 /** The blanks of BuildKit's `reWhitespace` (`[\t\v\f\r ]`), used for plain splitting. */
-const isSplitBlank = (c: string | undefined): boolean =>
+export const isSplitBlank = (c: string | undefined): boolean =>
   c === ' ' || c === '\t' || c === '\v' || c === '\f' || c === '\r';
 
 /** The whole argument text as one word (WORKDIR, USER, shell-form commands, legacy ENV values). */
@@ -39,15 +40,16 @@ export function spanWord(rest: ArgText, span: Span): Word {
   return rest.line.word(span.start, span.end);
 }
 
-/** Splits on runs of blanks; quotes mean nothing (FROM, EXPOSE, shell-form COPY/ADD). */
+/** Splits on runs of blanks; quotes mean nothing (FROM, EXPOSE, shell-form COPY/ADD/VOLUME). */
 export function splitOnBlanks(rest: ArgText): Span[] {
   const { line, end } = rest;
+  const text = line.text;
   const words: Span[] = [];
   let i = rest.start;
   while (i < end) {
-    while (i < end && isSplitBlank(line.text[i])) i++;
+    while (i < end && isSplitBlank(text[i])) i++;
     const start = i;
-    while (i < end && !isSplitBlank(line.text[i])) i++;
+    while (i < end && !isSplitBlank(text[i])) i++;
     if (i > start) words.push({ start, end: i });
   }
   return words;
@@ -109,7 +111,9 @@ export function parseJsonArray(rest: ArgText): Word[] | undefined {
   if (!Array.isArray(parsed)) return undefined;
   const values: unknown[] = parsed;
   if (!values.every((v): v is string => typeof v === 'string')) {
-    throw line.error('when using JSON array syntax, arrays must be comprised of strings only', start);
+    throw line.error('when using JSON array syntax, arrays must be comprised of strings only', start, {
+      hint: 'quote every element: ["cmd", "arg"]',
+    });
   }
   const spans = stringLiteralSpans(line.text, start, end);
   return values.map((value, k) => {
@@ -118,18 +122,24 @@ export function parseJsonArray(rest: ArgText): Word[] | undefined {
   });
 }
 
-/** [start, end) of each `"…"` literal (quotes included) in text known to be valid JSON. */
+/** [start, end) of each `"…"` literal (quotes included) in text known to be a JSON array of strings. */
 function stringLiteralSpans(text: string, start: number, end: number): Array<[number, number]> {
   const spans: Array<[number, number]> = [];
-  for (let i = start; i < end; i++) {
-    if (text[i] !== '"') continue;
-    const open = i;
-    for (i++; i < end && text[i] !== '"'; i++) {
-      if (text[i] === '\\') i++;
-    }
-    spans.push([open, i + 1]);
+  for (let open = text.indexOf('"', start); open !== -1 && open < end; open = text.indexOf('"', open + 1)) {
+    let close = text.indexOf('"', open + 1);
+    while (close !== -1 && escapedQuote(text, close)) close = text.indexOf('"', close + 1);
+    if (close === -1) break;
+    spans.push([open, close + 1]);
+    open = close;
   }
   return spans;
+}
+
+/** Whether the quote at `i` is preceded by an odd number of backslashes. */
+function escapedQuote(text: string, i: number): boolean {
+  let k = i - 1;
+  while (text[k] === '\\') k--;
+  return (i - 1 - k) % 2 === 1;
 }
 
 export interface FlagScan {
@@ -144,7 +154,7 @@ export interface FlagScan {
  * flags and is dropped. Stops at the first word not starting with `--`.
  */
 export function extractFlags(rest: ArgText): FlagScan {
-  const { line, end, escapeChar } = rest;
+  const { line, end } = rest;
   const text = line.text;
   const flags: Flag[] = [];
   let i = rest.start;
@@ -152,35 +162,64 @@ export function extractFlags(rest: ArgText): FlagScan {
     while (i < end && isSpace(text[i])) i++;
     if (i >= end || text[i] !== '-' || text[i + 1] !== '-') return { flags, restStart: i };
     const start = i;
-    let word = '';
-    let quote: string | undefined;
-    for (; i < end; i++) {
-      const c = text[i] ?? '';
-      if (quote === undefined && isSpace(c)) break;
-      if (quote === undefined && (c === '"' || c === "'")) {
-        quote = c;
-        continue;
-      }
-      if (c === quote) {
-        quote = undefined;
-        continue;
-      }
-      if (c === escapeChar) {
-        if (i + 1 === end) continue;
-        i++;
-      }
-      word += text[i] ?? '';
-    }
+    const { word, wordEnd, valueStart } = flagWordAt(rest, start);
+    i = wordEnd;
     if (word === '--') {
       while (i < end && isSpace(text[i])) i++;
       return { flags, restStart: i };
     }
     const body = word.slice(2);
     const eq = body.indexOf('=');
-    flags.push({
+    const flag: Flag = {
       name: eq === -1 ? body : body.slice(0, eq),
       value: eq === -1 ? undefined : body.slice(eq + 1),
       range: line.range(start, i),
-    });
+    };
+    if (flag.value !== undefined) flag.valueRange = line.range(valueStart === -1 ? i : Math.min(valueStart, i), i);
+    flags.push(flag);
   }
+}
+
+/**
+ * The flag word starting at `start`, quotes removed and escapes applied;
+ * where it ends; and the logical index just past its first `=` (-1 if none).
+ */
+function flagWordAt(rest: ArgText, start: number): { word: string; wordEnd: number; valueStart: number } {
+  const { line, end, escapeChar } = rest;
+  const text = line.text;
+  let plainEnd = start;
+  while (plainEnd < end) {
+    const c = text[plainEnd];
+    if (c === '"' || c === "'" || c === escapeChar || isSpace(c)) break;
+    plainEnd++;
+  }
+  if (plainEnd === end || isSpace(text[plainEnd])) {
+    const word = text.slice(start, plainEnd);
+    const eq = word.indexOf('=');
+    return { word, wordEnd: plainEnd, valueStart: eq === -1 ? -1 : start + eq + 1 };
+  }
+  let word = '';
+  let quote: string | undefined;
+  let valueStart = -1;
+  let i = start;
+  for (; i < end; i++) {
+    const c = text[i] ?? '';
+    if (quote === undefined && isSpace(c)) break;
+    if (quote === undefined && (c === '"' || c === "'")) {
+      quote = c;
+      continue;
+    }
+    if (c === quote) {
+      quote = undefined;
+      continue;
+    }
+    if (c === escapeChar) {
+      if (i + 1 === end) continue;
+      i++;
+    }
+    const ch = text[i] ?? '';
+    if (valueStart === -1 && ch === '=') valueStart = i + 1;
+    word += ch;
+  }
+  return { word, wordEnd: i, valueStart };
 }

@@ -4,21 +4,23 @@ import type { ContainerConfig, Descriptor, Digest, HistoryEntry, ImageConfig, La
 
 /**
  * The plan: what the planner hands the executor. A plain value that
- * `tsbuild plan` prints as JSON.
+ * `tsbuild plan --json` prints.
  *
  * Each stage is a chain of steps over a base. Only steps that change the
  * filesystem (RUN, COPY, ADD, WORKDIR's mkdir) are vertices of the layer DAG
  * and carry a cache key; metadata instructions (ENV, CMD, LABEL...) only
  * change the image config the planner computes, so editing a LABEL never
- * invalidates a later RUN. Stages depend on each other through `FROM <stage>`
- * and `COPY --from=<stage>`; the target stage's dependencies are the only
- * stages planned.
+ * invalidates a later RUN. Stages depend on each other through `FROM <stage>`,
+ * `COPY --from=<stage>` and `RUN --mount=from=<stage>`; only the stages the
+ * target needs are planned.
  */
 export interface Plan {
   /** Only the stages the target needs, dependencies first; `target` is the last. */
   stages: StagePlan[];
   target: number;
   platform: Platform;
+  /** Things the user should know that do not stop the build (an unused `--build-arg`...). */
+  warnings: string[];
 }
 
 /** A base image as resolved before planning: its manifest pins everything. */
@@ -43,7 +45,9 @@ export interface StagePlan {
   steps: Step[];
   /** The image config when the stage ends, without rootfs and history (the executor adds those). */
   config: ContainerConfig;
-  /** One entry per instruction after FROM, in order, for the image history. */
+  /** The image author (MAINTAINER), if set here or inherited. */
+  author?: string;
+  /** One entry per instruction after FROM (and per ONBUILD trigger run), in order, for the image history. */
   history: PlannedHistory[];
   /** The cache key of the stage's final filesystem: its last vertex's key, or its base's. */
   finalKey: Digest;
@@ -55,7 +59,31 @@ export interface PlannedHistory {
   step?: number;
 }
 
-export type CopySourceRoot = { kind: 'context' } | { kind: 'stage'; stage: number };
+/** Where COPY, ADD or a bind mount reads from. */
+export type SourceRoot = { kind: 'context' } | { kind: 'stage'; stage: number } | { kind: 'image'; image: ResolvedImage };
+
+/** A RUN `--mount`, resolved. Secret values never appear here, only their ids. */
+export type PlannedMount =
+  | { type: 'bind'; target: string; from: SourceRoot; source: string; readwrite: boolean }
+  | {
+      type: 'cache';
+      target: string;
+      id: string;
+      sharing: 'shared' | 'private' | 'locked';
+      readonly: boolean;
+      mode: number;
+      uid: number;
+      gid: number;
+    }
+  | { type: 'tmpfs'; target: string; size?: number }
+  | { type: 'secret'; id: string; target?: string; env?: string; required: boolean; mode: number; uid: number; gid: number }
+  | { type: 'ssh'; id: string; target: string; required: boolean; mode: number; uid: number; gid: number };
+
+/** A file the planner made from a heredoc. */
+export interface InlineFile {
+  name: string;
+  content: string;
+}
 
 export type StepOp =
   | {
@@ -65,17 +93,27 @@ export type StepOp =
       user: string;
       workdir: string;
       network: NetworkMode;
+      mounts: PlannedMount[];
+      /** Files the command reads from `/dev/pipes/<name>` (a `RUN <<EOF` script with a `#!` line). */
+      files: InlineFile[];
     }
   | {
       op: 'copy';
       /** ADD: extract local tar archives. */
       add: boolean;
-      from: CopySourceRoot;
+      from: SourceRoot;
       sources: string[];
+      /** Inline sources (`COPY <<EOF`), already expanded where the delimiter was unquoted. */
+      inline: InlineFile[];
       /** Absolute, resolved against WORKDIR; a trailing `/` is kept, it means "into a dir". */
       dest: string;
       chown?: string;
+      /** Octal (`0755`) or symbolic (`u=rwX,go=rX`). */
       chmod?: string;
+      /** `--link`: the layer does not depend on what is below it. */
+      link: boolean;
+      parents: boolean;
+      exclude: string[];
     }
   | { op: 'mkdir'; path: string; user: string };
 
@@ -84,12 +122,12 @@ export interface Step {
   id: string;
   /** Human name for progress: `RUN make`, `COPY . /app`. */
   name: string;
-  /** Ids of the vertices this one depends on: the previous step (or the base stage's last), and a `COPY --from` stage's last. */
+  location: SourceLocation;
+  /** Ids of the vertices this one depends on: the previous step (or the base stage's last), and any stage it copies or mounts from. */
   parents: string[];
+  op: StepOp;
   /** What went into the key besides the operation and the parent key: content digests of COPY sources, a source stage's key. */
   inputs: Record<string, string>;
-  location: SourceLocation;
-  op: StepOp;
   /** Content-addressed: same inputs on any machine give the same key. */
   key: Digest;
   /** The key of the filesystem this step starts from. */

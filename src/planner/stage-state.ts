@@ -4,12 +4,11 @@ import type { ContainerConfig } from '../image/oci.ts';
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /**
- * The mutable state of a stage while the planner walks its instructions:
- * the image config being built and the variables in scope.
+ * The image config a stage is building, with the views of it that
+ * instructions need: the variables words expand with, a RUN's environment,
+ * the current WORKDIR, USER and SHELL.
  */
 export class StageState {
-  /** Build args declared in this stage (`ARG`), with their values. */
-  readonly args = new Map<string, string>();
   /** The shell that wraps shell-form commands. */
   shell: string[] = ['/bin/sh', '-c'];
   /** Whether CMD was set in this stage (ENTRYPOINT then keeps it). */
@@ -36,18 +35,18 @@ export class StageState {
     this.config.Env = env;
   }
 
-  /** The variables words are expanded with: ARGs, overridden by ENV. */
-  expansionEnv(): Map<string, string> {
-    const m = new Map(this.args);
+  /** The variables words are expanded with: the stage's ARGs, overridden by ENV. */
+  expansionEnv(args: ReadonlyMap<string, string>): Map<string, string> {
+    const m = new Map(args);
     for (const [k, v] of this.env()) m.set(k, v);
     return m;
   }
 
-  /** The environment of a RUN: ENV, plus ARGs that no ENV shadows. */
-  runEnv(): string[] {
+  /** The environment of a RUN: ENV, plus the ARGs that no ENV shadows. */
+  runEnv(args: ReadonlyMap<string, string>): string[] {
     const env = this.env();
     const out = [...(this.config.Env ?? [])];
-    for (const [k, v] of this.args) if (!env.has(k)) out.push(`${k}=${v}`);
+    for (const [k, v] of args) if (!env.has(k)) out.push(`${k}=${v}`);
     return out;
   }
 

@@ -1,7 +1,11 @@
 import { UserError } from '../errors.ts';
 import type { BlobStore } from '../image/blob-store.ts';
 import type { Descriptor } from '../image/oci.ts';
+import { backoff, isTransientNetworkError } from './retry.ts';
 import type { RegistryTransport } from './transport.ts';
+
+/** See ResumableBody.chunks. */
+const COALESCE = 1 << 20;
 
 export interface DownloadOptions {
   signal?: AbortSignal;
@@ -13,6 +17,13 @@ export interface DownloadOptions {
  * Streams one blob from the registry straight into the store, which verifies
  * digest and size before the blob becomes visible; nothing is buffered in
  * memory and a failed or aborted download leaves nothing behind.
+ *
+ * A connection that breaks mid-blob is picked up where it stopped with a
+ * `Range` request (the registry answers 206), or, when the registry ignores
+ * ranges, by reading the blob again and skipping what was already stored.
+ * Breaks are retried per the session's policy, counted afresh whenever
+ * bytes arrived in between, so a slow but moving download is never given up.
+ *
  * Returns false, without a request, when the store already has the blob.
  */
 export async function downloadBlob(
@@ -23,25 +34,118 @@ export async function downloadBlob(
 ): Promise<boolean> {
   if (await store.has(blob.digest)) return false;
   const what = `blob ${blob.digest}`;
-  const res = await transport.get(`blobs/${blob.digest}`, { what, ...(opts.signal && { signal: opts.signal }) });
-  if (!res.body) throw transport.fail(what, 'registry sent no body');
+  const body = new ResumableBody(transport, blob, what, opts);
   try {
-    await store.putStream(counted(res.body, opts.onBytes), { digest: blob.digest, size: blob.size });
+    await store.putStream(body.chunks(), { digest: blob.digest, size: blob.size });
   } catch (e) {
-    if (e instanceof UserError) throw transport.fail(what, e.message);
-    throw transport.networkError(e, what);
+    // the store's own verdicts (digest or size mismatch) are about this blob: say which
+    if (e instanceof UserError && !body.raised.has(e)) throw transport.fail(what, e.message);
+    throw e;
   }
   return true;
 }
 
-async function* counted(
-  body: AsyncIterable<Uint8Array>,
-  onBytes: ((received: number) => void) | undefined,
-): AsyncGenerator<Uint8Array> {
-  let received = 0;
-  for await (const chunk of body) {
-    received += chunk.length;
-    onBytes?.(received);
-    yield chunk;
+/** One blob's bytes across as many requests as it takes (see downloadBlob). */
+class ResumableBody {
+  /** Errors this body threw itself, already worded for the user. */
+  readonly raised = new Set<unknown>();
+  /** Whether the last open() had to start again from byte 0. */
+  private restartedFromZero = false;
+
+  constructor(
+    private readonly transport: RegistryTransport,
+    private readonly blob: Descriptor,
+    private readonly what: string,
+    private readonly opts: DownloadOptions,
+  ) {}
+
+  /**
+   * The blob's bytes, network chunks (64 KiB) gathered into pieces of about
+   * COALESCE bytes: the store then hashes and writes a few hundred pieces
+   * instead of thousands of small ones, which is most of a pull's CPU time.
+   */
+  async *chunks(): AsyncGenerator<Uint8Array> {
+    let pending: Uint8Array[] = [];
+    let pendingBytes = 0;
+    try {
+      for await (const chunk of this.stream()) {
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes >= COALESCE) {
+          yield Buffer.concat(pending, pendingBytes);
+          pending = [];
+          pendingBytes = 0;
+        }
+      }
+    } catch (e) {
+      this.raised.add(e);
+      throw e;
+    }
+    if (pendingBytes > 0) yield Buffer.concat(pending, pendingBytes);
+  }
+
+  private async *stream(): AsyncGenerator<Uint8Array> {
+    const { blob, opts } = this;
+    const policy = this.transport.session.retry;
+    let received = 0;
+    /** Bytes of a restarted (non-range) body that were stored already. */
+    let skip = 0;
+    let failures = 0;
+    let receivedAtFailure = 0;
+    let body = await this.open(0);
+    try {
+      for (;;) {
+        let step: IteratorResult<Uint8Array>;
+        try {
+          step = await body.next();
+        } catch (e) {
+          // a cancelled pull cuts its connections; that is not a failure to resume from
+          if (opts.signal?.aborted) throw opts.signal.reason;
+          if (!isTransientNetworkError(e)) throw this.transport.networkError(e, this.what);
+          if (received > receivedAtFailure) failures = 0;
+          receivedAtFailure = received;
+          if (++failures >= policy.attempts) throw this.transport.networkError(e, this.what, failures);
+          await backoff(policy, failures, null, opts.signal);
+          body = await this.open(received);
+          skip = this.restartedFromZero ? received : 0;
+          continue;
+        }
+        if (step.done) return;
+        let chunk = step.value;
+        if (skip > 0) {
+          const dropped = Math.min(skip, chunk.length);
+          skip -= dropped;
+          chunk = chunk.subarray(dropped);
+          if (chunk.length === 0) continue;
+        }
+        received += chunk.length;
+        if (received > blob.size) {
+          throw this.transport.fail(this.what, `registry sent more than the ${blob.size} bytes the manifest gives`);
+        }
+        opts.onBytes?.(received);
+        yield chunk;
+      }
+    } finally {
+      // stop the transfer when the store gave up first (or the caller aborted)
+      await body.return?.().catch(() => undefined);
+    }
+  }
+
+  /** GETs the blob from byte `offset` on; the registry may ignore the range and send it all. */
+  private async open(offset: number): Promise<AsyncIterator<Buffer>> {
+    const res = await this.transport.get(`blobs/${this.blob.digest}`, {
+      what: this.what,
+      ...(this.opts.signal && { signal: this.opts.signal }),
+      ...(offset > 0 && { headers: { range: `bytes=${offset}-` } }),
+    });
+    this.restartedFromZero = res.status !== 206;
+    if (res.status === 206) {
+      const start = /^bytes (\d+)-/.exec(res.headers.get('content-range') ?? '')?.[1];
+      if (Number(start) !== offset) {
+        res.body.destroy();
+        throw this.transport.fail(this.what, `asked to resume at byte ${offset}, the registry sent ${res.headers.get('content-range') ?? 'no Content-Range'}`);
+      }
+    }
+    return (res.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   }
 }

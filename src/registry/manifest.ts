@@ -1,7 +1,9 @@
 import { digestOf, isDigest } from '../image/blob-store.ts';
 import { MediaType, type Descriptor, type Digest, type Index, type Manifest, type Platform } from '../image/oci.ts';
 import type { Reference } from '../image/reference.ts';
+import { discard, type HttpResponse } from './http.ts';
 import { choosePlatform, DEFAULT_PLATFORM, formatPlatform } from './platform.ts';
+import { RegistrySession, type RegistryOptions } from './session.ts';
 import { RegistryTransport } from './transport.ts';
 
 /** Everything a pull can use, most specific first: registries pick the first they hold. */
@@ -27,7 +29,7 @@ export interface FetchedManifest {
   manifest: Manifest;
 }
 
-export interface ResolveOptions {
+export interface ResolveOptions extends RegistryOptions {
   /** Which entry to take from a multi-platform index; default linux/amd64. */
   platform?: Platform;
   signal?: AbortSignal;
@@ -71,7 +73,34 @@ export async function fetchManifest(
  * what a build records to pin a base image. Fetches (but stores nothing).
  */
 export async function resolveManifest(ref: Reference, opts: ResolveOptions = {}): Promise<Descriptor> {
-  return (await fetchManifest(new RegistryTransport(ref), opts)).descriptor;
+  return (await fetchManifest(new RegistryTransport(RegistrySession.of(opts), ref), opts)).descriptor;
+}
+
+/**
+ * PUTs a manifest or index (its exact stored bytes) under a tag or its
+ * digest. The registry must have every blob and child manifest it refers to
+ * already. When the registry states the digest it stored, it must be ours.
+ */
+export async function putManifest(
+  transport: RegistryTransport,
+  tagOrDigest: string,
+  descriptor: Descriptor,
+  bytes: Uint8Array,
+  signal?: AbortSignal,
+): Promise<void> {
+  const what = `manifest ${tagOrDigest}`;
+  const res = await transport.request(`manifests/${tagOrDigest}`, {
+    method: 'PUT',
+    what,
+    headers: { 'content-type': descriptor.mediaType },
+    body: () => bytes,
+    ...(signal && { signal }),
+  });
+  await discard(res);
+  const stored = res.headers.get('docker-content-digest');
+  if (stored && stored !== descriptor.digest) {
+    throw transport.fail(what, `the registry stored it as ${stored}, not ${descriptor.digest}`);
+  }
 }
 
 type Document =
@@ -133,16 +162,16 @@ function mediaTypeOf(json: object, contentType: string | null): string {
   return header || 'unknown';
 }
 
-async function readCapped(transport: RegistryTransport, res: Response, what: string | undefined): Promise<Buffer> {
+async function readCapped(transport: RegistryTransport, res: HttpResponse, what: string | undefined): Promise<Buffer> {
   const tooBig = () => transport.fail(what, `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`);
   if (Number(res.headers.get('content-length') ?? 0) > MAX_MANIFEST_BYTES) {
-    await res.body?.cancel();
+    res.body.destroy();
     throw tooBig();
   }
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {
-    for await (const chunk of res.body ?? []) {
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
       total += chunk.length;
       if (total > MAX_MANIFEST_BYTES) throw tooBig();
       chunks.push(chunk);

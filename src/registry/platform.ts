@@ -1,3 +1,4 @@
+import { UserError } from '../errors.ts';
 import type { Descriptor, Platform } from '../image/oci.ts';
 
 /** What a pull picks from a multi-platform index when the caller names no platform. */
@@ -30,4 +31,18 @@ export function choosePlatform(entries: readonly Descriptor[], want: Platform): 
       (want.variant === undefined || variantOf(d.platform) === variantOf(want)),
   );
   return candidates.find((d) => d.platform && variantOf(d.platform) === variantOf(want)) ?? candidates[0];
+}
+
+/**
+ * Parses `--platform`: `os/arch[/variant]` (`linux/arm64/v8`), or a bare
+ * architecture, taken as linux. A UserError names what is wrong.
+ */
+export function parsePlatform(text: string): Platform {
+  const parts = text.trim().toLowerCase().split('/');
+  if (parts.length === 1 && parts[0]) return { os: 'linux', architecture: parts[0] };
+  const [os, architecture, variant, ...rest] = parts;
+  if (!os || !architecture || variant === '' || rest.length > 0) {
+    throw new UserError(`invalid platform ${JSON.stringify(text)}: expected os/arch[/variant], e.g. linux/arm64/v8`);
+  }
+  return { os, architecture, ...(variant && { variant }) };
 }

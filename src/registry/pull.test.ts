@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
@@ -13,6 +13,7 @@ import { makeBusyboxLayout, pushBase } from '../../test/helpers/base-image.ts';
 import { startFakeRegistry, type FakeRegistry } from '../../test/helpers/fake-registry.ts';
 import { makeMultiArchLayout, type MultiArchLayout } from '../../test/helpers/multi-arch.ts';
 import { freePort, startRegistry, type TestRegistry } from '../../test/helpers/registry.ts';
+import { startRegistryProxy } from '../../test/helpers/registry-proxy.ts';
 import { pushLayout, servedManifestDigest } from '../../test/helpers/skopeo.ts';
 import { pullImage, resolveManifest, type PullProgress } from './client.ts';
 
@@ -138,6 +139,21 @@ describe('pullImage from a real registry', () => {
     await rejectsWith(pullImage(parseReference(`${reg.host}/busybox:9.9`), freshStore()), `${reg.host}/busybox:9.9: manifest unknown (HTTP 404)`);
   });
 
+  test('a registry under a name that is not a loopback one gets HTTPS, unless named insecure', async () => {
+    const proxy = await startRegistryProxy(reg.host, undefined, '0.0.0.0');
+    const host = `${hostname()}:${proxy.host.split(':')[1]}`;
+    try {
+      await rejectsWith(
+        pullImage(parseReference(`${host}/busybox:1.35`), freshStore()),
+        `cannot reach registry ${host} over HTTPS: it answers in plain HTTP; name it as an insecure registry (--insecure-registry ${host})`,
+      );
+      const image = await pullImage(parseReference(`${host}/busybox:1.35`), freshStore(), { insecureRegistries: [host] });
+      assert.equal(image.manifest.digest, await servedManifestDigest(reg.host, 'busybox:1.35'));
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   test('a port with nothing listening is "connection refused"', async () => {
     const port = await freePort();
     await rejectsWith(
@@ -170,8 +186,10 @@ describe('pullImage against a misbehaving registry', () => {
     }),
   );
   let fake: FakeRegistry;
+  let deadPort: number;
 
   before(async () => {
+    deadPort = await freePort();
     fake = await startFakeRegistry({
       'GET /v2/app/manifests/bad-header': (_req, res) => {
         res.writeHead(200, { 'content-type': MediaType.manifest, 'docker-content-digest': otherDigest });
@@ -183,7 +201,7 @@ describe('pullImage against a misbehaving registry', () => {
       },
       'GET /v2/private/manifests/1': (_req, res) => {
         res.writeHead(401, {
-          'www-authenticate': 'Bearer realm="https://auth.example/token",service="registry.example",scope="repository:private:pull"',
+          'www-authenticate': `Bearer realm="http://127.0.0.1:${deadPort}/token",service="registry.example",scope="repository:private:pull"`,
           'content-type': 'application/json',
         });
         res.end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
@@ -230,20 +248,22 @@ describe('pullImage against a misbehaving registry', () => {
     assert.deepEqual(await readdir(join(store.root, 'ingest')), [], 'no partial download left');
   });
 
-  test('a connection dropped mid-blob is a UserError and leaves nothing behind', async () => {
+  test('a connection that always drops mid-blob is retried a bounded number of times, then a UserError; nothing is left behind', async () => {
     const store = freshStore();
+    const before = fake.requests.length;
     await rejectsWith(
-      pullImage(parseReference(`${fake.host}/cut:1`), store),
-      `${fake.host}/cut:1: blob ${otherDigest}: connection failed (other side closed)`,
+      pullImage(parseReference(`${fake.host}/cut:1`), store, { retry: { baseDelayMs: 1 } }),
+      `${fake.host}/cut:1: blob ${otherDigest}: connection failed (the registry closed the connection mid-transfer) after 5 attempts`,
     );
+    assert.equal(fake.requests.slice(before).filter((r) => r === `GET /v2/cut/blobs/${otherDigest}`).length, 5);
     assert.equal(await store.has(otherDigest), false);
     assert.deepEqual(await readdir(join(store.root, 'ingest')), []);
   });
 
-  test('a Bearer challenge is a UserError saying authentication is needed', async () => {
+  test('a Bearer challenge whose token server is down is a UserError naming the token server', async () => {
     await rejectsWith(
       pullImage(parseReference(`${fake.host}/private:1`), freshStore()),
-      `${fake.host}/private:1: registry ${fake.host} requires authentication (Bearer via https://auth.example/token); tsbuild can only pull anonymously so far`,
+      `cannot reach token server http://127.0.0.1:${deadPort}/token for ${fake.host}: connect ECONNREFUSED 127.0.0.1:${deadPort}`,
     );
   });
 });

@@ -5,6 +5,7 @@ import type { Descriptor, Digest, ImageConfig, Layer, Platform } from '../image/
 import type { Reference } from '../image/reference.ts';
 import { downloadBlob } from './blob.ts';
 import { fetchManifest } from './manifest.ts';
+import { RegistrySession, type RegistryOptions } from './session.ts';
 import { RegistryTransport } from './transport.ts';
 
 /** Enough parallelism to hide latency without hammering the registry (as Docker does). */
@@ -24,7 +25,7 @@ export type PullProgress =
   /** This layer is downloaded, verified and stored. */
   | { type: 'layer-done'; digest: Digest; size: number };
 
-export interface PullOptions {
+export interface PullOptions extends RegistryOptions {
   /** Which image of a multi-platform index to pull; default linux/amd64. */
   platform?: Platform;
   onProgress?: (event: PullProgress) => void;
@@ -40,17 +41,21 @@ export interface PulledImage {
 }
 
 /**
- * Pulls an image anonymously over the OCI distribution API into `store`.
+ * Pulls an image over the OCI distribution API into `store`, logging in
+ * as the registry asks (see RegistryOptions for credentials, plain-HTTP
+ * registries and retries).
  *
  * The manifest (chosen for `platform` when the reference names an index),
  * config and every layer blob end up in the store, each verified against its
- * digest; blobs the store already holds are not fetched again. Layers
- * download concurrently and stream straight to disk. On the first failure the
- * other downloads are cancelled and the pull rejects with a one-line
- * UserError naming the registry, repository and what failed.
+ * digest and size; blobs the store already holds are not fetched again.
+ * Layers download concurrently and stream straight to disk; transient
+ * failures are retried and broken downloads resumed (see downloadBlob). On
+ * the first failure that sticks the other downloads are cancelled and the
+ * pull rejects with a one-line UserError naming the registry, repository and
+ * what failed.
  */
 export async function pullImage(ref: Reference, store: BlobStore, opts: PullOptions = {}): Promise<PulledImage> {
-  const transport = new RegistryTransport(ref);
+  const transport = new RegistryTransport(RegistrySession.of(opts), ref);
   const { descriptor, bytes, manifest } = await fetchManifest(transport, opts.platform ? { platform: opts.platform } : {});
   if (!(await store.has(descriptor.digest))) await store.putStream([bytes], descriptor);
   opts.onProgress?.({ type: 'manifest', descriptor });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseChallenge } from './auth.ts';
-import { isLoopbackRegistry, registryBaseUrl } from './transport.ts';
+import { isLoopbackRegistry, registryBaseUrl } from './session.ts';
 
 test('loopback registries are spoken to over http, others over https', () => {
   for (const host of ['127.0.0.1:5000', '127.1.2.3', 'localhost', 'localhost:5000', '[::1]:5000', '[::1]']) {
@@ -27,4 +27,13 @@ test('parses Bearer and Basic challenges', () => {
   assert.deepEqual(parseChallenge('Bearer realm=unquoted, error="a \\"b\\""'), { scheme: 'bearer', params: { realm: 'unquoted', error: 'a "b"' } });
   assert.equal(parseChallenge(null), undefined);
   assert.equal(parseChallenge('  '), undefined);
+});
+
+test('hosts given as insecure are spoken to over http, with or without their port', () => {
+  const insecure = ['registry.lan:5000', 'http://build-cache.lan/', 'other.lan'];
+  assert.equal(registryBaseUrl('registry.lan:5000', insecure), 'http://registry.lan:5000');
+  assert.equal(registryBaseUrl('registry.lan:5001', insecure), 'https://registry.lan:5001');
+  assert.equal(registryBaseUrl('build-cache.lan', insecure), 'http://build-cache.lan');
+  assert.equal(registryBaseUrl('other.lan:443', insecure), 'http://other.lan:443');
+  assert.equal(registryBaseUrl('public.example', insecure), 'https://public.example');
 });

@@ -1,84 +1,155 @@
 import { UserError } from '../errors.ts';
 import { formatReference, type Reference } from '../image/reference.ts';
-import { authorize } from './auth.ts';
+import { repositoryScope } from './auth.ts';
+import { discard, sendWithRetry, type HttpResponse, type RequestBody } from './http.ts';
+import { errorCode, isTransientNetworkError, isTransientStatus } from './retry.ts';
+import type { RegistrySession } from './session.ts';
 
-/** Docker Hub's name in references is not the host that serves its API. */
-const API_HOSTS: Record<string, string> = { 'docker.io': 'registry-1.docker.io' };
-
-/**
- * Whether a registry host (`127.0.0.1:5000`, `localhost`, `[::1]:5000`) is on
- * this machine. Loopback registries are spoken to over plain http, as Docker
- * does, because test and local registries rarely have certificates.
- */
-export function isLoopbackRegistry(registry: string): boolean {
-  const host = registry.startsWith('[') ? registry.slice(1, registry.indexOf(']')) : registry.replace(/:\d+$/, '');
-  return host === 'localhost' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host);
-}
-
-/** `http://127.0.0.1:5000` or `https://registry-1.docker.io`: where `/v2/` lives. */
-export function registryBaseUrl(registry: string): string {
-  const scheme = isLoopbackRegistry(registry) ? 'http' : 'https';
-  return `${scheme}://${API_HOSTS[registry] ?? registry}`;
-}
-
-export interface GetOptions {
+export interface RequestOptions {
+  method?: string;
+  headers?: Record<string, string>;
   /** Media types for the Accept header. */
   accept?: readonly string[];
+  /** Makes the request body, once per try (see RequestFactory). */
+  body?: () => RequestBody;
   signal?: AbortSignal;
   /** What is being fetched, for error messages: `blob sha256:…`. Omit for the reference itself. */
   what?: string;
+  /** Statuses handed back instead of thrown besides 2xx, e.g. 404 for an existence check. */
+  allow?: readonly number[];
+  /** Token scopes this request needs besides the transport's own (a mount's source repository). */
+  scopes?: readonly string[];
+  /**
+   * false: one try only, for requests that are not safe to repeat (an
+   * upload whose body may have been half taken); the caller retries the
+   * whole operation instead, guided by RegistryError.transient.
+   */
+  retry?: boolean;
 }
 
 /**
- * Anonymous GETs against one repository's `/v2/<repository>/` endpoints.
+ * A failed registry request, as a UserError the CLI prints as it is. Says
+ * whether trying again later might work, for callers that retry whole
+ * operations themselves.
+ */
+export class RegistryError extends UserError {
+  constructor(
+    message: string,
+    /** The HTTP status that failed the request, if one came. */
+    readonly status: number | undefined,
+    /** A dropped connection, 429 or 5xx: not the request's fault. */
+    readonly transient: boolean,
+  ) {
+    super(message);
+    this.name = 'RegistryError';
+  }
+}
+
+/**
+ * Requests against one repository's `/v2/<repository>/` endpoints, with
+ * authentication and retries.
  *
- * Every failure leaves as a one-line UserError naming the registry,
- * repository and what failed; a 2xx Response is the only thing returned.
- * Callers own the body of that response.
+ * Transient failures are retried (see http.ts); a 401 goes through the
+ * registry's Authenticator and the request is sent once more when that may
+ * help. Every failure leaves as a one-line UserError naming the registry,
+ * repository and status; the response handed back is 2xx or a status in
+ * `allow`, and callers own its body.
  */
 export class RegistryTransport {
   readonly baseUrl: string;
+  private readonly scopes: readonly string[];
+  /** How errors name the target: the reference, or the bare registry. */
+  private readonly label: string;
 
-  constructor(readonly ref: Reference) {
-    this.baseUrl = registryBaseUrl(ref.registry);
+  /**
+   * `access` decides the token scope asked for: `pull`, or `push` (which
+   * includes pull). A reference with an empty repository addresses the
+   * registry itself (`/v2/`), with no scope.
+   */
+  constructor(
+    readonly session: RegistrySession,
+    readonly ref: Reference,
+    access: 'pull' | 'push' = 'pull',
+  ) {
+    this.baseUrl = session.baseUrl(ref.registry);
+    this.scopes = ref.repository ? [repositoryScope(ref.repository, access === 'push' ? 'pull,push' : 'pull')] : [];
+    this.label = ref.repository ? formatReference(ref) : `registry ${ref.registry}`;
+  }
+
+  /** `/v2/<repository>/<path>`; an absolute URL (an upload location) is taken as it is. */
+  url(path: string): string {
+    if (/^https?:\/\//.test(path)) return path;
+    if (path.startsWith('/')) return new URL(path, this.baseUrl).href;
+    return `${this.baseUrl}/v2/${this.ref.repository}/${path}`;
   }
 
   /** GETs `/v2/<repository>/<path>`, e.g. `manifests/1.35` or `blobs/sha256:…`. */
-  async get(path: string, opts: GetOptions = {}): Promise<Response> {
-    const url = `${this.baseUrl}/v2/${this.ref.repository}/${path}`;
-    const headers: Record<string, string> = {};
-    if (opts.accept) headers.accept = opts.accept.join(', ');
-    let res: Response;
-    try {
-      res = await fetch(url, { headers, redirect: 'follow', ...(opts.signal && { signal: opts.signal }) });
-    } catch (e) {
-      throw this.networkError(e);
-    }
-    if (res.status === 401) {
-      await discard(res);
-      await authorize(this.ref, res);
-    }
-    if (!res.ok) throw this.fail(opts.what, await httpFailure(res));
-    return res;
+  get(path: string, opts: Omit<RequestOptions, 'method'> = {}): Promise<HttpResponse> {
+    return this.request(path, opts);
   }
 
-  /** `REF: WHAT: REASON`, the shape of every registry error. */
-  fail(what: string | undefined, reason: string): UserError {
-    return new UserError(`${formatReference(this.ref)}: ${what ? `${what}: ` : ''}${reason}`);
+  async request(path: string, opts: RequestOptions = {}): Promise<HttpResponse> {
+    const url = this.url(path);
+    const auth = this.session.authenticator(this.ref.registry);
+    const scopes = opts.scopes ? [...this.scopes, ...opts.scopes] : this.scopes;
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.accept) headers.accept = opts.accept.join(', ');
+    const policy = opts.retry === false ? { ...this.session.retry, attempts: 1 } : this.session.retry;
+    let sentAuth: string | undefined;
+    for (let authTries = 0; ; authTries++) {
+      let sent;
+      try {
+        sent = await sendWithRetry(
+          url,
+          async () => {
+            sentAuth = await auth.header(scopes, opts.signal);
+            return {
+              method: opts.method ?? 'GET',
+              headers: sentAuth ? { ...headers, authorization: sentAuth } : headers,
+              ...(opts.body && { body: opts.body() }),
+            };
+          },
+          policy,
+          opts.signal,
+        );
+      } catch (e) {
+        // sendWithRetry gives up on a transient failure only when out of tries
+        throw this.networkError(e, opts.what, isTransientNetworkError(e) ? policy.attempts : 1);
+      }
+      const { response: res, attempts } = sent;
+      if (res.status === 401) {
+        await discard(res);
+        if (authTries === 0 && (await auth.challenged(res, scopes, sentAuth))) continue;
+        throw this.fail(opts.what, `${await auth.refusal()} (HTTP 401)`, 401);
+      }
+      if (res.ok || opts.allow?.includes(res.status)) return res;
+      const reason = `${await httpFailure(res)}${attempts > 1 ? ` after ${attempts} attempts` : ''}`;
+      throw this.fail(opts.what, reason, res.status);
+    }
+  }
+
+  /** `REF: WHAT: REASON`, the shape of every registry error; transient when `status` is. */
+  fail(what: string | undefined, reason: string, status?: number): RegistryError {
+    const transient = status !== undefined && isTransientStatus(status);
+    return new RegistryError(`${this.label}: ${what ? `${what}: ` : ''}${reason}`, status, transient);
   }
 
   /**
-   * Turns a failure of fetch, or of reading a response body, into a
+   * Turns a failure of a request, or of reading a response body, into a
    * UserError. Aborts pass through untouched so that cancelling stays
-   * distinguishable from failing.
+   * distinguishable from failing. `attempts` says how often it was tried.
    */
-  networkError(e: unknown, what?: string): Error {
+  networkError(e: unknown, what?: string, attempts = 1): Error {
     if (e instanceof UserError || isAbort(e)) return e as Error;
     const code = errorCode(e);
-    if (code && CONNECT_CODES.has(code)) {
-      return new UserError(`cannot reach registry ${this.ref.registry}: ${CONNECT_CODES.get(code)}`);
+    const plain = code && CONNECT_CODES.get(code);
+    if (plain) return new RegistryError(`cannot reach registry ${this.ref.registry}: ${plain}`, undefined, false);
+    if (code === 'EPROTO' && /wrong version number/.test(String((e as Error).message))) {
+      const hint = `it answers in plain HTTP; name it as an insecure registry (--insecure-registry ${this.ref.registry})`;
+      return new RegistryError(`cannot reach registry ${this.ref.registry} over HTTPS: ${hint}`, undefined, false);
     }
-    return this.fail(what, `connection failed (${innermostMessage(e)})`);
+    const message = `${this.label}: ${what ? `${what}: ` : ''}connection failed (${networkReason(e)})${attempts > 1 ? ` after ${attempts} attempts` : ''}`;
+    return new RegistryError(message, undefined, isTransientNetworkError(e));
   }
 }
 
@@ -89,12 +160,10 @@ const CONNECT_CODES = new Map<string, string>([
   ['EAI_AGAIN', 'host name lookup failed'],
   ['EHOSTUNREACH', 'host unreachable'],
   ['ENETUNREACH', 'network unreachable'],
-  ['ETIMEDOUT', 'connection timed out'],
-  ['UND_ERR_CONNECT_TIMEOUT', 'connection timed out'],
 ]);
 
 /** The registry's own wording from its `{"errors":[{"message"}]}` body, else the status text. */
-async function httpFailure(res: Response): Promise<string> {
+async function httpFailure(res: HttpResponse): Promise<string> {
   let detail = '';
   try {
     const body: unknown = JSON.parse(await res.text());
@@ -108,39 +177,14 @@ async function httpFailure(res: Response): Promise<string> {
   return `${detail} (HTTP ${res.status})`;
 }
 
-/** Frees the connection of a response whose body is not wanted. */
-async function discard(res: Response): Promise<void> {
-  try {
-    await res.body?.cancel();
-  } catch {
-    // the body may already be gone; nothing to free then
-  }
-}
-
 function isAbort(e: unknown): boolean {
   return e instanceof Error && e.name === 'AbortError';
 }
 
-/**
- * The system error code behind a fetch failure. undici wraps it in
- * `TypeError('fetch failed', { cause })`, and when a host has several
- * addresses the cause is an AggregateError of per-address errors.
- */
-function errorCode(e: unknown): string | undefined {
-  for (let cur: unknown = e, depth = 0; cur && depth < 8; depth++) {
-    const code = (cur as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    if (cur instanceof AggregateError && cur.errors.length > 0) cur = cur.errors[0];
-    else cur = (cur as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
-function innermostMessage(e: unknown): string {
-  let msg = e instanceof Error ? e.message : String(e);
-  for (let cur: unknown = e, depth = 0; cur instanceof Error && depth < 8; depth++) {
-    if (cur.message) msg = cur.message;
-    cur = cur.cause;
-  }
-  return msg;
+/** Node's words for a broken connection, made plainer where they are cryptic. */
+function networkReason(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  // node:http's name for a response body cut off before its end
+  if (message === 'aborted') return 'the registry closed the connection mid-transfer';
+  return message;
 }

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { UserError } from '../errors.ts';
 import { expandWord, expandWords, expandWordWithMatches } from './expand.ts';
+import { isSpaceCode } from './space.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`../../fixtures/shell/${name}`, import.meta.url), 'utf8');
 
@@ -14,7 +15,23 @@ function expectUserError(fn: () => unknown, contains?: string): void {
   assert.throws(fn, (e: unknown) => e instanceof UserError && (contains === undefined || e.message.includes(contains)));
 }
 
+/** Counts the vectors of one file as they run; `report` adds the test that prints the count. */
+function vectorCounter(file: string): { ran: () => void; report: () => void } {
+  let count = 0;
+  return {
+    ran: () => {
+      count++;
+    },
+    report: () =>
+      it(`${file}: vectors ran`, (t) => {
+        t.diagnostic(`${file}: ${count} vectors ran`);
+        assert.ok(count > 0);
+      }),
+  };
+}
+
 describe('envVarTest (single word, Linux: A and U lines)', () => {
+  const counter = vectorCounter('envVarTest');
   const env = new Map([
     ['PWD', '/home'],
     ['SHELL', 'bash'],
@@ -30,11 +47,14 @@ describe('envVarTest (single word, Linux: A and U lines)', () => {
     it(`${input} → ${expected}`, () => {
       if (expected === 'error') expectUserError(() => expandWord(input, env));
       else assert.equal(expandWord(input, env), expected);
+      counter.ran();
     });
   }
+  counter.report();
 });
 
 describe('wordsTest (expansion with word splitting)', () => {
+  const counter = vectorCounter('wordsTest');
   const env = new Map<string, string>();
   for (const line of fixture('wordsTest').split('\n')) {
     if (line.startsWith('#') || line.trim() === '') continue;
@@ -52,8 +72,10 @@ describe('wordsTest (expansion with word splitting)', () => {
     it(`${input} → ${expected}`, () => {
       if (expected === 'error') expectUserError(() => expandWords(input, snapshot));
       else assert.deepEqual(expandWords(input, snapshot), expected.split(','));
+      counter.ran();
     });
   }
+  counter.report();
 });
 
 interface ExpansionCase {
@@ -67,6 +89,7 @@ interface ExpansionCase {
 }
 
 describe('expansion-cases.json', () => {
+  const counter = vectorCounter('expansion-cases.json');
   const groups = JSON.parse(fixture('expansion-cases.json')) as Record<string, unknown>;
   for (const group of ['processWithMatches', 'platform', 'mandatory']) {
     const cases = groups[group] as ExpansionCase[];
@@ -75,15 +98,17 @@ describe('expansion-cases.json', () => {
         const env = new Map(Object.entries(c.envs));
         if (c.error) {
           expectUserError(() => expandWord(c.input, env), c.errorContains);
-          return;
+        } else {
+          const result = expandWordWithMatches(c.input, env);
+          assert.equal(result.value, c.expected);
+          if (c.matches) assert.deepEqual([...result.matched].sort(), [...c.matches].sort());
+          if (c.unmatched) assert.deepEqual([...result.unmatched].sort(), [...c.unmatched].sort());
         }
-        const result = expandWordWithMatches(c.input, env);
-        assert.equal(result.value, c.expected);
-        if (c.matches) assert.deepEqual([...result.matched].sort(), [...c.matches].sort());
-        if (c.unmatched) assert.deepEqual([...result.unmatched].sort(), [...c.unmatched].sort());
+        counter.ran();
       });
     }
   }
+  counter.report();
 });
 
 describe('escape char and extra cases', () => {
@@ -101,5 +126,34 @@ describe('escape char and extra cases', () => {
   });
   it('replacement with an empty pattern inserts between characters', () => {
     assert.equal(expandWord('${A//""/-}', new Map([['A', 'ab']])), '-a-b-');
+  });
+});
+
+describe('lexing options (what the parser uses to find heredoc delimiters)', () => {
+  const env = new Map([['SET', 'v']]);
+  it('rawQuotes keeps the quotes', () => {
+    assert.deepEqual(expandWords(`a 'b c' "d"`, env, '\\', { rawQuotes: true }), ['a', "'b c'", '"d"']);
+  });
+  it('rawEscapes keeps the escape chars, in and out of double quotes', () => {
+    assert.equal(expandWord('a\\ b "\\$x\\q"', env, '\\', { rawEscapes: true }), 'a\\ b \\$x\\q');
+  });
+  it('keepUnset leaves unset references as written and expands set ones', () => {
+    const keep = { keepUnset: true };
+    assert.equal(expandWord('$U ${U} ${U:-d} ${U/a/b} $1 $SET', env, '\\', keep), '$U ${U} ${U:-d} ${U/a/b} $1 v');
+    assert.equal(expandWord('${U:=x}', env, '\\', keep), '${U:=x}');
+  });
+  it('glues the blanks after << to the word, so a heredoc delimiter stays whole', () => {
+    assert.deepEqual(expandWords('cat <<  EOF > f', env), ['cat', '<<  EOF', '>', 'f']);
+    assert.deepEqual(expandWords('a < b', env), ['a', '<', 'b']);
+  });
+  it('refuses substitutions nested too deep instead of overflowing the stack', () => {
+    expectUserError(() => expandWord(`${'${A:-'.repeat(5000)}x${'}'.repeat(5000)}`, env), 'nested more than');
+  });
+  it('walks code points: a character outside the BMP is one character', () => {
+    assert.equal(expandWord('${E/?/x}', new Map([['E', '😀']])), 'x');
+  });
+  it('knows Go\'s whitespace', () => {
+    assert.deepEqual([0x20, 0x09, 0x0b, 0x85, 0xa0, 0x2003, 0x3000].map(isSpaceCode), [true, true, true, true, true, true, true]);
+    assert.deepEqual([0x41, 0xfeff, 0x200b].map(isSpaceCode), [false, false, false]);
   });
 });

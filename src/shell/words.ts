@@ -3,7 +3,7 @@
  * whitespace (written or produced by `$VAR`) separates words, while quoted
  * or escaped text is glued into the current word.
  */
-const isSpace = (ch: string): boolean => /^\s$/u.test(ch);
+import { isSpaceChar, isSpaceCode } from './space.ts';
 
 export class WordCollector {
   private readonly words: string[] = [];
@@ -13,7 +13,7 @@ export class WordCollector {
 
   /** An unquoted character: whitespace ends the current word. */
   addChar(ch: string): void {
-    if (!isSpace(ch)) {
+    if (!isSpaceChar(ch)) {
       this.addRaw(ch);
     } else if (this.inWord && this.word.length > 0) {
       this.words.push(this.word);
@@ -22,9 +22,16 @@ export class WordCollector {
     }
   }
 
-  /** The unquoted value of a variable: split like unquoted text. */
+  /** Unquoted text or the unquoted value of a variable: whitespace in it separates words. */
   addSplit(text: string): void {
-    for (const ch of text) this.addChar(ch);
+    let i = 0;
+    while (i < text.length) {
+      let j = i;
+      while (j < text.length && !isSpaceCode(text.charCodeAt(j))) j++;
+      if (j > i) this.addRaw(text.slice(i, j));
+      if (j < text.length) this.addChar(text[j] ?? ' ');
+      i = j + 1;
+    }
   }
 
   /** Quoted or escaped text: part of the current word, whitespace included. */

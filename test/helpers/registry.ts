@@ -7,10 +7,12 @@
  *   await pushBase(reg.host, await makeBusyboxLayout(tmp));   // base-image.ts
  *   await pullImage(parseReference(`${reg.host}/busybox:1.35`), store);
  *
- * Plain http on 127.0.0.1, no auth. Each call starts its own registry, so
- * tests in one file can run in parallel without seeing each other's pushes.
+ * Plain http on 127.0.0.1, no auth unless `basicAuth` is given (then an
+ * htpasswd file with that one user, bcrypt as the registry requires). Each
+ * call starts its own registry, so tests in one file can run in parallel
+ * without seeing each other's pushes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -27,6 +29,8 @@ export interface TestRegistry {
 export interface StartRegistryOptions {
   /** How long to wait for `GET /v2/` to answer; default 15 s. */
   timeoutMs?: number;
+  /** Demand HTTP Basic auth (htpasswd) with this one user. Needs `htpasswd` (apache2-utils). */
+  basicAuth?: { username: string; password: string };
 }
 
 /** Registries still running, killed on exit so a test that forgets stop() cannot leak one. */
@@ -45,9 +49,10 @@ process.once('exit', () => {
 export async function startRegistry(opts: StartRegistryOptions = {}): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'tsbuild-registry-'));
   try {
+    const htpasswd = opts.basicAuth && (await writeHtpasswd(dir, opts.basicAuth));
     for (let attempt = 1; ; attempt++) {
       try {
-        return await startOn(dir, await freePort(), opts.timeoutMs ?? 15_000);
+        return await startOn(dir, await freePort(), opts.timeoutMs ?? 15_000, htpasswd);
       } catch (e) {
         if (!(e instanceof PortTaken) || attempt >= 3) throw e;
       }
@@ -60,7 +65,19 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
 
 class PortTaken extends Error {}
 
-async function startOn(dir: string, port: number, timeoutMs: number): Promise<TestRegistry> {
+async function writeHtpasswd(dir: string, user: { username: string; password: string }): Promise<string> {
+  const entry = await new Promise<string>((resolve, reject) => {
+    execFile('htpasswd', ['-Bbn', user.username, user.password], (err, stdout, stderr) => {
+      if (err) reject(new Error(`htpasswd failed (apt-get install -y apache2-utils): ${stderr.trim() || err.message}`));
+      else resolve(stdout);
+    });
+  });
+  const path = join(dir, 'htpasswd');
+  await writeFile(path, entry);
+  return path;
+}
+
+async function startOn(dir: string, port: number, timeoutMs: number, htpasswd: string | undefined): Promise<TestRegistry> {
   const host = `127.0.0.1:${port}`;
   const configPath = join(dir, 'config.yml');
   await writeFile(
@@ -78,6 +95,7 @@ async function startOn(dir: string, port: number, timeoutMs: number): Promise<Te
       '    enabled: true',
       'http:',
       `  addr: ${host}`,
+      ...(htpasswd ? ['auth:', '  htpasswd:', '    realm: tsbuild-test', `    path: ${htpasswd}`] : []),
       '',
     ].join('\n'),
   );
@@ -127,7 +145,8 @@ async function startOn(dir: string, port: number, timeoutMs: number): Promise<Te
     try {
       const res = await fetch(`http://${host}/v2/`, { signal: AbortSignal.timeout(1000) });
       await res.body?.cancel();
-      if (res.ok) return { host, stop };
+      // with htpasswd, 401 is the registry answering as configured
+      if (res.ok || (htpasswd && res.status === 401)) return { host, stop };
       lastProblem = `GET /v2/ answered HTTP ${res.status}`;
     } catch (e) {
       lastProblem = e instanceof Error ? e.message : String(e);

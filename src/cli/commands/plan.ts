@@ -48,8 +48,9 @@ export const planCommand: CommandModule<object, PlanArgv> = {
   describe: 'show the build plan (the layer DAG and cache keys) without running it',
   builder,
   handler: async (argv) => {
-    const { plan } = await loadPlan({
+    const { plan, context } = await loadPlan({
       contextDir: argv.context,
+      root: argv.root,
       ...(argv.file !== undefined && { dockerfile: argv.file }),
       buildArgs: parseBuildArgs(argv['build-arg']),
       ...(argv.target !== undefined && { target: argv.target }),
@@ -57,6 +58,7 @@ export const planCommand: CommandModule<object, PlanArgv> = {
       images: new ImageStore(join(argv.root, 'images')),
       progress: plainRenderer((t) => process.stderr.write(t)),
     });
+    await context.close();
     process.stdout.write(argv.json ? `${JSON.stringify(plan, null, 2)}\n` : outline(plan));
   },
 };

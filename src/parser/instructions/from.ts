@@ -1,21 +1,31 @@
 /**
- * FROM image [AS name]
+ * FROM [--platform=P] image [AS name]
  */
 import type { FromInstruction } from '../ast.ts';
-import type { RawInstruction } from '../raw.ts';
-import { spanWord, splitOnBlanks } from '../words.ts';
-import { base, missingArguments } from './common.ts';
+import type { SyntaxNode } from '../syntax.ts';
+import { base, errorAt, missingArguments } from './common.ts';
+import { readFlags } from './flags.ts';
 
-/** Blank-separated words: `image` or `image AS name` (`AS` in any case). */
-export function buildFrom(raw: RawInstruction): FromInstruction {
-  const words = splitOnBlanks(raw.args).map((span) => spanWord(raw.args, span));
+const STAGE_NAME = /^[a-z][a-z0-9-_.]*$/;
+
+/** Blank-separated words: `image` or `image AS name` (`AS` in any case; the name is checked lower-cased). */
+export function buildFrom(node: SyntaxNode): FromInstruction {
+  const words = node.args.kind === 'words' ? node.args.words : [];
   const [image, as, stageName] = words;
   if (!image || (words.length !== 1 && words.length !== 3)) {
-    throw missingArguments(raw, 'either one or three arguments');
+    throw missingArguments(node, 'either one or three arguments', 'write FROM image or FROM image AS name');
   }
-  if (!as || !stageName) return { kind: 'FROM', ...base(raw), image };
+  const flags = readFlags(node, { platform: 'string' }, 'FROM');
+  const platform = flags.strings.get('platform');
+  const fields = { kind: 'FROM' as const, ...base(node), image, ...(platform && { platform }) };
+  if (!as || !stageName) return fields;
   if (as.value.toLowerCase() !== 'as') {
-    throw raw.args.line.source.error('the second argument of FROM must be "AS"', as.range.start.offset);
+    throw errorAt(node, 'the second argument of FROM must be "AS"', as.range, { hint: 'write FROM image AS name' });
   }
-  return { kind: 'FROM', ...base(raw), image, stageName };
+  if (!STAGE_NAME.test(stageName.value.toLowerCase())) {
+    throw errorAt(node, `invalid name for build stage: ${JSON.stringify(stageName.value)}, name can't start with a number or contain symbols`, stageName.range, {
+      hint: 'stage names match [a-z][a-z0-9-_.]*',
+    });
+  }
+  return { ...fields, stageName };
 }

@@ -1,48 +1,58 @@
 /**
- * From a raw instruction to its typed AST node: one builder per keyword.
+ * From a syntax node to its typed AST node: one builder per keyword. This is
+ * the instruction layer: it rejects what BuildKit's parser lets through
+ * (unknown instructions, flags an instruction does not take, bad values).
  */
 import type { Instruction, InstructionKind } from '../ast.ts';
-import type { RawInstruction } from '../raw.ts';
-import { buildCmd, buildEntrypoint, buildRun } from './command.ts';
+import { closest } from '../suggest.ts';
+import type { SyntaxNode } from '../syntax.ts';
+import { buildCmd, buildEntrypoint, buildRun, buildShell } from './command.ts';
+import { errorAt } from './common.ts';
 import { buildCopyLike } from './copy.ts';
-import { checkFlags } from './flags.ts';
 import { buildFrom } from './from.ts';
+import { buildHealthcheck } from './healthcheck.ts';
 import { buildEnv, buildLabel } from './key-value.ts';
-import { buildArg, buildExpose, buildUser, buildWorkdir } from './simple.ts';
+import { buildOnbuild } from './onbuild.ts';
+import { buildArg, buildExpose, buildMaintainer, buildStopsignal, buildUser, buildVolume, buildWorkdir } from './simple.ts';
 
-const BUILDERS: Record<InstructionKind, (raw: RawInstruction) => Instruction> = {
+const BUILDERS: Record<InstructionKind, (node: SyntaxNode) => Instruction> = {
   FROM: buildFrom,
   RUN: buildRun,
   CMD: buildCmd,
   ENTRYPOINT: buildEntrypoint,
-  COPY: (raw) => buildCopyLike('COPY', raw),
-  ADD: (raw) => buildCopyLike('ADD', raw),
+  SHELL: buildShell,
+  COPY: (node) => buildCopyLike('COPY', node),
+  ADD: (node) => buildCopyLike('ADD', node),
   ENV: buildEnv,
   LABEL: buildLabel,
   ARG: buildArg,
   WORKDIR: buildWorkdir,
   USER: buildUser,
   EXPOSE: buildExpose,
+  VOLUME: buildVolume,
+  STOPSIGNAL: buildStopsignal,
+  MAINTAINER: buildMaintainer,
+  ONBUILD: (node) => buildOnbuild(node, buildInstruction),
+  HEALTHCHECK: buildHealthcheck,
 };
 
-/** Valid Dockerfile instructions that tsbuild does not handle yet. */
-const NOT_YET = new Set(['HEALTHCHECK', 'ONBUILD', 'VOLUME', 'SHELL', 'STOPSIGNAL', 'MAINTAINER']);
+const KINDS = Object.keys(BUILDERS);
 
 const isKind = (name: string): name is InstructionKind => Object.hasOwn(BUILDERS, name);
 
 /**
- * Gives a raw instruction its meaning. Throws a UserError for an unknown or
- * not-yet-supported keyword, a flag the instruction does not take, or
- * missing or malformed arguments.
+ * Gives a syntax node its meaning. Throws a UserError (with the source line,
+ * a caret and a hint where one helps) for an unknown keyword, a flag the
+ * instruction does not take or with a bad value, and missing or malformed
+ * arguments.
  */
-export function buildInstruction(raw: RawInstruction): Instruction {
-  const name = raw.keyword.value.toUpperCase();
-  const { source } = raw.args.line;
-  const at = raw.keyword.range.start.offset;
-  if (!isKind(name)) {
-    if (NOT_YET.has(name)) throw source.error(`instruction not supported yet: ${name}`, at);
-    throw source.error(`unknown instruction: ${raw.keyword.value}`, at);
-  }
-  checkFlags(name, raw.flags, source);
-  return BUILDERS[name](raw);
+export function buildInstruction(node: SyntaxNode): Instruction {
+  const written = node.keyword.value;
+  const name = written.toUpperCase();
+  if (isKind(name)) return BUILDERS[name](node);
+  const guess = closest(written, KINDS);
+  const suggestion = guess && (written === written.toLowerCase() ? guess.toLowerCase() : guess);
+  throw errorAt(node, `unknown instruction: ${written}`, node.keyword.range, {
+    hint: suggestion ? `did you mean ${suggestion}?` : `instructions are ${KINDS.join(', ')}`,
+  });
 }

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { RACY_WINDOW_MS, StatCache, stampKey, type FileStamp } from './stat-cache.ts';
+
+const MS = 1_000_000n;
+const sha = (c: string): string => c.repeat(64);
+
+/** A file last changed `ageMs` ago, and its cache key. */
+function file(ino: bigint, ageMs: number, over: Partial<FileStamp> = {}): { stamp: FileStamp; key: string; changedMs: number } {
+  const changedMs = Date.now() - ageMs;
+  const stamp = { dev: 2049n, ino, size: 4096n, mtimeNs: BigInt(changedMs) * MS, ctimeNs: BigInt(changedMs) * MS, ...over };
+  return { stamp, key: stampKey(stamp), changedMs };
+}
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tsbuild-statcache-'));
+});
+after(async () => rm(dir, { recursive: true, force: true }));
+
+describe('StatCache', () => {
+  it('persists entries and matches only the exact stamp', async () => {
+    const path = join(dir, 'exact.bin');
+    const f = file(1n, 60_000);
+    const a = await StatCache.open(path);
+    a.record(f.key, f.changedMs, sha('a'), Date.now());
+    await a.save();
+    const b = await StatCache.open(path);
+    assert.equal(b.size, 1);
+    assert.equal(b.lookup(f.key), sha('a'));
+    for (const change of [{ size: 4097n }, { mtimeNs: f.stamp.mtimeNs + 1n }, { ctimeNs: f.stamp.ctimeNs + 1n }, { ino: 2n }, { dev: 2050n }]) {
+      assert.equal(b.lookup(stampKey({ ...f.stamp, ...change })), undefined, JSON.stringify(Object.keys(change)));
+    }
+  });
+
+  it('does not persist a racy entry: a file changed within the window before its read', async () => {
+    const path = join(dir, 'racy.bin');
+    const read = Date.now();
+    const fresh = file(1n, RACY_WINDOW_MS / 2);
+    const ctimeOnly = { ...file(2n, 60_000), changedMs: read - 1 };
+    const old = file(3n, RACY_WINDOW_MS + 1000);
+    const a = await StatCache.open(path);
+    for (const [f, h] of [[fresh, '1'], [ctimeOnly, '2'], [old, '3']] as const) a.record(f.key, f.changedMs, sha(h), read);
+    assert.equal(a.lookup(fresh.key), sha('1'), 'still usable within the same build');
+    await a.save();
+    const b = await StatCache.open(path);
+    assert.equal(b.lookup(fresh.key), undefined);
+    assert.equal(b.lookup(ctimeOnly.key), undefined);
+    assert.equal(b.lookup(old.key), sha('3'));
+  });
+
+  it('ignores a corrupt or foreign cache file, and replaces it on save', async () => {
+    const path = join(dir, 'corrupt.bin');
+    const f = file(1n, 60_000);
+    const a = await StatCache.open(path);
+    a.record(f.key, f.changedMs, sha('a'), Date.now());
+    await a.save();
+    const bytes = await readFile(path);
+    bytes[20] = (bytes[20] as number) ^ 0xff;
+    await writeFile(path, bytes);
+    assert.equal((await StatCache.open(path)).size, 0);
+    await writeFile(path, 'not a cache');
+    assert.equal((await StatCache.open(path)).size, 0);
+    await writeFile(path, bytes.subarray(0, 50));
+    const c = await StatCache.open(path);
+    assert.equal(c.size, 0);
+    const g = file(5n, 60_000);
+    c.record(g.key, g.changedMs, sha('c'), Date.now());
+    await c.save();
+    assert.equal((await StatCache.open(path)).size, 1);
+  });
+
+  it('merges what concurrent builds saved, leaving no temp files', async () => {
+    const path = join(dir, 'shared.bin');
+    const [a, b] = await Promise.all([StatCache.open(path), StatCache.open(path)]);
+    const fa = file(1n, 60_000);
+    const fb = file(2n, 60_000);
+    a.record(fa.key, fa.changedMs, sha('a'), Date.now());
+    b.record(fb.key, fb.changedMs, sha('b'), Date.now());
+    await a.save();
+    await b.save();
+    const merged = await StatCache.open(path);
+    assert.equal(merged.lookup(fa.key), sha('a'));
+    assert.equal(merged.lookup(fb.key), sha('b'));
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const c = await StatCache.open(path);
+        const f = file(10n + BigInt(i), 60_000);
+        c.record(f.key, f.changedMs, sha('d'), Date.now());
+        await c.save();
+      }),
+    );
+    assert.ok((await StatCache.open(path)).size >= 3);
+    assert.deepEqual((await readdir(dir)).filter((name) => name.startsWith('shared') && name !== 'shared.bin'), []);
+  });
+
+  it('keeps one entry per file, the newest state, when builds disagree', async () => {
+    const path = join(dir, 'newer.bin');
+    const older = file(1n, 120_000);
+    const newer = file(1n, 60_000);
+    const a = await StatCache.open(path);
+    const b = await StatCache.open(path);
+    b.record(newer.key, newer.changedMs, sha('e'), Date.now());
+    await b.save();
+    a.record(older.key, older.changedMs, sha('f'), Date.now());
+    await a.save();
+    const c = await StatCache.open(path);
+    assert.equal(c.size, 1);
+    assert.equal(c.lookup(newer.key), sha('e'));
+    assert.equal(c.lookup(older.key), undefined);
+  });
+});
