@@ -51,13 +51,18 @@ export function automaticArgs(target: Platform, build: Platform, targetStage: st
 export class ArgScope {
   /** Declared args with a value, in declaration order. */
   readonly values = new Map<string, string>();
+  /** Every declared arg, with a value or not, in declaration order: what RUN history lists. */
+  readonly declared: string[] = [];
 
   constructor(
     private readonly buildArgs: ReadonlyMap<string, string>,
     private readonly consumed: Set<string>,
     inherited?: ReadonlyMap<string, string>,
   ) {
-    for (const [k, v] of inherited ?? []) this.values.set(k, v);
+    for (const [k, v] of inherited ?? []) {
+      this.values.set(k, v);
+      this.declared.push(k);
+    }
   }
 
   /**
@@ -66,6 +71,7 @@ export class ArgScope {
    * gives the value; otherwise the arg is declared but unset.
    */
   declare(name: string, defaultValue: string | undefined, inherited: ReadonlyMap<string, string>): void {
+    if (!this.declared.includes(name)) this.declared.push(name);
     const given = this.buildArgs.get(name);
     if (given !== undefined) {
       this.consumed.add(name);

@@ -1,7 +1,7 @@
 import { UserError } from '../errors.ts';
 import type { CommandForm, Dockerfile, Instruction, Word } from '../parser/ast.ts';
 import { expandWords } from '../shell/expand.ts';
-import { goList, goQuotedList } from './history.ts';
+import { exposeCreatedBy, goDuration, goList, goQuotedList, goQuoteRune } from './history.ts';
 import { expandAt, type Locate } from './stage-planner.ts';
 import type { StageState } from './stage-state.ts';
 
@@ -55,7 +55,7 @@ export function applyConfigInstruction(
         }
       }
       c.ExposedPorts = { ...(c.ExposedPorts ?? {}), ...Object.fromEntries(ports.map((p) => [p, {}])) };
-      return `EXPOSE ${goList(ports)}`;
+      return exposeCreatedBy(ports);
     }
     case 'VOLUME': {
       const paths = ins.paths.flatMap((w) => (ins.form === 'json' ? [x(w)] : expandWords(w.value, env, esc)));
@@ -84,7 +84,7 @@ export function applyConfigInstruction(
     case 'HEALTHCHECK': {
       if (ins.test === 'NONE' || !ins.command) {
         c.Healthcheck = { Test: ['NONE'] };
-        return 'HEALTHCHECK NONE';
+        return healthcheckCreatedBy(['NONE'], 0, 0, 0, 0);
       }
       const test = ins.command.form === 'exec' ? ['CMD', ...ins.command.args.map((a) => a.value)] : ['CMD-SHELL', ins.command.script.value];
       c.Healthcheck = {
@@ -95,7 +95,12 @@ export function applyConfigInstruction(
         ...(ins.startInterval && { StartInterval: ins.startInterval }),
         ...(ins.retries && { Retries: ins.retries }),
       };
-      return `HEALTHCHECK ${goQuotedList(test)}`;
+      return healthcheckCreatedBy(test, ins.interval, ins.timeout, ins.startPeriod, ins.retries);
     }
   }
+}
+
+/** BuildKit's HEALTHCHECK history line: Go's `%v` of the check, `&{["CMD-SHELL" "…"] "30s" "5s" "0s" '\x03'}`. */
+function healthcheckCreatedBy(test: readonly string[], interval: number, timeout: number, startPeriod: number, retries: number): string {
+  return `HEALTHCHECK &{${goQuotedList(test)} "${goDuration(interval)}" "${goDuration(timeout)}" "${goDuration(startPeriod)}" ${goQuoteRune(retries)}}`;
 }

@@ -4,7 +4,7 @@ import type { ContainerConfig, Digest } from '../image/oci.ts';
 import type { CommandForm, CopyLikeInstruction, Dockerfile, Instruction, RunInstruction, Word } from '../parser/ast.ts';
 import { parseDockerfile } from '../parser/parse.ts';
 import { expandWord } from '../shell/expand.ts';
-import { ArgScope } from './args.ts';
+import { ArgScope, looksSecret } from './args.ts';
 import { cacheKey, type KeyInput } from './cache-key.ts';
 import { applyConfigInstruction } from './config-instructions.ts';
 import { goQuotedList, runCreatedBy } from './history.ts';
@@ -113,7 +113,8 @@ export async function planStage(index: number, raw: RawStage, ctx: StageContext)
           const dflt = decl.defaultValue ? x(decl.defaultValue) : undefined;
           args.declare(name, dflt, new Map([...ctx.auto, ...ctx.globals]));
         }
-        note(`ARG ${ins.args.map((d) => (args.values.has(d.name.value) ? `${d.name.value}=${args.values.get(d.name.value)}` : d.name.value)).join(' ')}`);
+        // as BuildKit records it: the declaration with its default expanded, whatever --build-arg says
+        note(`ARG ${ins.args.map((d) => (d.defaultValue ? `${d.name.value}=${looksSecret(d.name.value) ? '<redacted>' : x(d.defaultValue)}` : d.name.value)).join(' ')}`);
         return;
       case 'WORKDIR': {
         const path = posix.resolve(state.workdir(), x(ins.path));
@@ -125,21 +126,22 @@ export async function planStage(index: number, raw: RawStage, ctx: StageContext)
       case 'RUN': {
         const { op, inputs, parents } = await planRun(ins, state, args, env, ctx, sourceRoot);
         addStep(ins, `RUN ${describeCommand(ins.command, op.args)}`, op, inputs, parents);
-        note(runCreatedBy(op.args, args.values), true);
+        const stateEnv = state.env();
+        note(runCreatedBy(op.args, args.declared, (k) => stateEnv.get(k) ?? args.values.get(k) ?? ''), true);
         return;
       }
       case 'COPY':
       case 'ADD': {
-        const { op, inputs, parents, createdBy } = await planCopy(ins, state, env, ctx, sourceRoot);
-        addStep(ins, createdBy, op, inputs, parents);
+        const { op, inputs, parents, createdBy, name } = await planCopy(ins, state, env, ctx, sourceRoot);
+        addStep(ins, name, op, inputs, parents);
         note(createdBy, true);
         return;
       }
       case 'FROM':
         throw new UserError('FROM inside a stage', where(ins));
       case 'ONBUILD':
+        // stored for images built FROM this one; BuildKit writes no history entry for it
         state.config.OnBuild = [...(state.config.OnBuild ?? []), ins.expression];
-        note(`ONBUILD ${ins.expression}`);
         return;
       case 'MAINTAINER':
         author = x(ins.maintainer);
@@ -253,7 +255,7 @@ async function planCopy(
   env: ReadonlyMap<string, string>,
   ctx: StageContext,
   sourceRoot: (ref: string, ins: Instruction) => Promise<{ root: SourceRoot; key: string; parents: string[] }>,
-): Promise<{ op: Extract<StepOp, { op: 'copy' }>; inputs: Record<string, string>; parents: string[]; createdBy: string }> {
+): Promise<{ op: Extract<StepOp, { op: 'copy' }>; inputs: Record<string, string>; parents: string[]; createdBy: string; name: string }> {
   const esc = ctx.df.escapeChar;
   const x = (w: Word): string => expandAt(w, env, esc, ctx.where);
   const sources = ins.paths.map(x);
@@ -282,8 +284,8 @@ async function planCopy(
   }
   if (inline.length > 0) inputs.inline = cacheKey(inline.map((f) => ({ name: f.name, content: f.content })));
   const exclude = ins.exclude.map(x);
+  // BuildKit's history line names no --from
   const flags = [
-    ...(fromRef !== undefined ? [`--from=${fromRef}`] : []),
     ...(ins.parents ? ['--parents'] : []),
     ...(chown !== undefined ? [`--chown=${chown}`] : []),
     ...(chmod !== undefined ? [`--chmod=${chmod}`] : []),
@@ -292,6 +294,7 @@ async function planCopy(
   ];
   const shownSources = [...sources, ...inline.map((f) => `<<${f.name}`)];
   const createdBy = `${ins.kind} ${[...flags, ...shownSources, rawDest].join(' ')}`;
+  const name = fromRef !== undefined ? `${ins.kind} --from=${fromRef} ${createdBy.slice(ins.kind.length + 1)}` : createdBy;
   return {
     op: {
       op: 'copy',
@@ -309,6 +312,7 @@ async function planCopy(
     inputs,
     parents,
     createdBy,
+    name,
   };
 }
 

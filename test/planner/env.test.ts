@@ -1,0 +1,3 @@
+import { describePlannedConfig } from '../helpers/planned-config.ts';
+
+describePlannedConfig('env');
