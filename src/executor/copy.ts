@@ -1,8 +1,23 @@
-import { execFile } from 'node:child_process';
-import { createReadStream, type Stats } from 'node:fs';
-import { chmod as chmodPath, copyFile, lchown, link, lstat, lutimes, mkdir, open, readdir, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import {
+  chmodSync,
+  copyFileSync,
+  createReadStream,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+  type Stats,
+} from 'node:fs';
+import { chmod as chmodPath, lchown, lstat, mkdir, open } from 'node:fs/promises';
 import { basename, posix } from 'node:path';
-import { promisify } from 'node:util';
 import type { SelectedPath } from '../context/select.ts';
 import { deviceMajor, deviceMinor } from '../context/tree.ts';
 import { UserError, type SourceLocation } from '../errors.ts';
@@ -10,7 +25,6 @@ import { applyLayer } from '../image/layer-apply.ts';
 import type { ModeChange } from './chmod.ts';
 import { resolveScoped } from './scoped-path.ts';
 
-const execFileAsync = promisify(execFile);
 
 export interface CopyRequest {
   /** The directory sources are relative to: the build context, another stage's rootfs, or inline files. */
@@ -49,16 +63,16 @@ export async function copyIntoRootfs(request: CopyRequest): Promise<void> {
     const src = posix.join(req.srcRoot, sel.rel);
     if (sel.isDir) {
       const destDir = await ensureDir(req, req.dest);
-      if (sel.entries) await copyListed(src, sel.entries, destDir, req);
-      else await copyTree(src, destDir, req);
+      if (sel.entries) copyListed(src, sel.entries, destDir, req);
+      else copyTree(src, destDir, req);
     } else if (req.extractArchives && (await isArchive(src))) {
-      await applyLayer(createReadStream(src), await ensureDir(req, req.dest), { whiteouts: 'extract' });
+      await applyLayer(createReadStream(src), await ensureDir(req, req.dest), { whiteouts: 'extract', scope: req.rootfs });
     } else {
       const destHost = await resolveScoped(req.rootfs, req.dest);
       const existingDir = await lstat(destHost).then((s) => s.isDirectory(), () => false);
       const target = intoDir || existingDir ? posix.join(await ensureDir(req, req.dest), basename(sel.rel)) : destHost;
       if (!(intoDir || existingDir)) await ensureDir(req, posix.dirname(req.dest));
-      await copyEntry(src, target, req, false);
+      copyEntry(src, target, req, false);
     }
   }
 }
@@ -84,72 +98,73 @@ async function ensureDir(req: CopyState, path: string): Promise<string> {
   return resolveScoped(req.rootfs, path);
 }
 
-async function copyTree(srcDir: string, destDir: string, req: CopyState): Promise<void> {
-  for (const name of (await readdir(srcDir)).sort()) await copyEntry(posix.join(srcDir, name), posix.join(destDir, name), req, true);
+// The per-entry work below is synchronous on purpose: a COPY of a large
+// tree is tens of thousands of small syscalls, and each one through the
+// async thread pool costs ~10x its own time (a 20,000-file COPY took 39 s).
+
+function copyTree(srcDir: string, destDir: string, req: CopyState): void {
+  for (const name of readdirSync(srcDir).sort()) copyEntry(posix.join(srcDir, name), posix.join(destDir, name), req, true);
 }
 
 /** Copies exactly the listed entries of a directory (each directory is listed before its content). */
-async function copyListed(srcDir: string, entries: readonly string[], destDir: string, req: CopyState): Promise<void> {
-  const dirs: [string, string][] = [];
+function copyListed(srcDir: string, entries: readonly string[], destDir: string, req: CopyState): void {
+  const dirs: [Stats, string][] = [];
   for (const rel of entries) {
-    const src = posix.join(srcDir, rel);
-    const dest = posix.join(destDir, rel);
-    if (await copyEntry(src, dest, req, false)) dirs.push([src, dest]);
+    const dir = copyEntry(posix.join(srcDir, rel), posix.join(destDir, rel), req, false);
+    if (dir) dirs.push([dir, posix.join(destDir, rel)]);
   }
   // directory times last: copying into a directory changes its mtime
-  for (const [src, dest] of dirs.reverse()) {
-    const st = await lstat(src);
-    await utimes(dest, st.atime, st.mtime);
-  }
+  for (const [st, dest] of dirs.reverse()) utimesSync(dest, st.atime, st.mtime);
 }
 
 /**
- * Copies one entry (a whole tree below it when `recurse`); returns whether it
- * was a directory. An existing non-directory at the destination is replaced.
+ * Copies one entry (a whole tree below it when `recurse`); returns its stat
+ * when it is a directory. An existing non-directory at the destination is
+ * replaced.
  */
-async function copyEntry(src: string, dest: string, req: CopyState, recurse: boolean): Promise<boolean> {
-  const st = await lstat(src);
-  const existing = await lstat(dest).catch(() => undefined);
-  if (existing && !(existing.isDirectory() && st.isDirectory())) await rm(dest, { recursive: true, force: true });
+function copyEntry(src: string, dest: string, req: CopyState, recurse: boolean): Stats | undefined {
+  const st = lstatSync(src);
+  const existing = lstatSync(dest, { throwIfNoEntry: false });
+  if (existing && !(existing.isDirectory() && st.isDirectory())) rmSync(dest, { recursive: true, force: true });
   const mode = req.chmod ? req.chmod(st.mode & 0o7777, st.isDirectory()) : st.mode & 0o7777;
   const uid = req.owner?.uid ?? st.uid;
   const gid = req.owner?.gid ?? st.gid;
   if (st.isDirectory()) {
-    if (!existing?.isDirectory()) await mkdir(dest);
-    if (recurse) await copyTree(src, dest, req);
-    await lchown(dest, uid, gid);
-    await chmodPath(dest, mode);
-    await utimes(dest, st.atime, st.mtime);
-    return true;
+    if (!existing?.isDirectory()) mkdirSync(dest);
+    if (recurse) copyTree(src, dest, req);
+    lchownSync(dest, uid, gid);
+    chmodSync(dest, mode);
+    utimesSync(dest, st.atime, st.mtime);
+    return st;
   }
   if (st.isSymbolicLink()) {
-    await symlink(await readlink(src), dest);
-    await lchown(dest, uid, gid);
-    await lutimes(dest, st.atime, st.mtime);
-    return false;
+    symlinkSync(readlinkSync(src), dest);
+    lchownSync(dest, uid, gid);
+    lutimesSync(dest, st.atime, st.mtime);
+    return undefined;
   }
   const inode = `${st.dev}:${st.ino}`;
   const first = st.nlink > 1 ? req.links.get(inode) : undefined;
   if (first !== undefined) {
-    await link(first, dest);
-    return false;
+    linkSync(first, dest);
+    return undefined;
   }
-  if (st.isFile()) await copyFile(src, dest);
+  if (st.isFile()) copyFileSync(src, dest);
   // a socket arrives as an empty file, as BuildKit sends it
-  else if (st.isSocket()) await writeFile(dest, '');
-  else await makeNode(dest, st);
-  await lchown(dest, uid, gid);
-  await chmodPath(dest, mode);
-  await utimes(dest, st.atime, st.mtime);
+  else if (st.isSocket()) writeFileSync(dest, '');
+  else makeNode(dest, st);
+  lchownSync(dest, uid, gid);
+  chmodSync(dest, mode);
+  utimesSync(dest, st.atime, st.mtime);
   if (st.nlink > 1) req.links.set(inode, dest);
-  return false;
+  return undefined;
 }
 
 /** A fifo or device node like `st` (node has no mknod(2); coreutils' mknod does it). */
-async function makeNode(dest: string, st: Stats): Promise<void> {
+function makeNode(dest: string, st: Stats): void {
   const rdev = BigInt(st.rdev);
   const dev = st.isFIFO() ? [] : [String(deviceMajor(rdev)), String(deviceMinor(rdev))];
-  await execFileAsync('mknod', [dest, st.isFIFO() ? 'p' : st.isCharacterDevice() ? 'c' : 'b', ...dev]);
+  execFileSync('mknod', [dest, st.isFIFO() ? 'p' : st.isCharacterDevice() ? 'c' : 'b', ...dev]);
 }
 
 /** gzip, bzip2 or xz magic, or a tar `ustar` header: what ADD extracts. */
