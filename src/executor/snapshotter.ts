@@ -51,8 +51,8 @@ export class OverlaySnapshotter implements Snapshotter {
   ) {}
 
   async prepare(lowers: readonly Lower[], opts: PrepareOptions = {}): Promise<ActiveSnapshot> {
-    const names = await this.lowerNames(lowers, opts.forContainer === true);
     const dir = await this.scratch();
+    const { names, folds } = await this.lowerNames(lowers, opts.forContainer === true, dir);
     if (opts.stubs && opts.stubs.length > 0) names.splice(names.length - (opts.forContainer ? 2 : 1), 0, await makeStubs(join(dir, 'stubs'), opts.stubs));
     const rootfs = join(dir, 'rootfs');
     const work = join(dir, 'work');
@@ -61,6 +61,7 @@ export class OverlaySnapshotter implements Snapshotter {
     try {
       await mountOverlay(rootfs, names, { upper: { upper: upper.path, work }, cwd: this.diffs.links });
     } catch (e) {
+      for (const f of folds) await unmount(f);
       await this.diffs.remove(upper.id);
       await rm(dir, { recursive: true, force: true });
       throw e;
@@ -71,6 +72,7 @@ export class OverlaySnapshotter implements Snapshotter {
       if (!mounted) return;
       mounted = false;
       await unmount(rootfs);
+      for (const f of folds) await unmount(f);
     };
     return {
       rootfs,
@@ -88,8 +90,8 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   async view(lowers: readonly Lower[]): Promise<ViewSnapshot> {
-    const names = await this.lowerNames(lowers, false);
     const dir = await this.scratch();
+    const { names, folds } = await this.lowerNames(lowers, false, dir);
     const rootfs = join(dir, 'rootfs');
     await mkdir(rootfs);
     await mountOverlay(rootfs, names, { cwd: this.diffs.links });
@@ -97,21 +99,43 @@ export class OverlaySnapshotter implements Snapshotter {
     return {
       rootfs,
       remove: async () => {
-        if (mounted) await unmount(rootfs);
+        if (mounted) {
+          await unmount(rootfs);
+          for (const f of folds) await unmount(f);
+        }
         mounted = false;
         await rm(dir, { recursive: true, force: true });
       },
     };
   }
 
-  /** Short lower-dir names, topmost first, ending with an empty dir (and the runtime stubs above it). */
-  private async lowerNames(lowers: readonly Lower[], forContainer: boolean): Promise<string[]> {
-    const names = (await this.diffs.resolve(lowers)).reverse();
-    if (forContainer) names.push(await this.diffs.runtimeStubs());
-    names.push(await this.diffs.empty());
-    return names;
+  /**
+   * Lower-dir names, topmost first, ending with an empty dir (and the runtime
+   * stubs above it). A chain too long for one mount's options has its bottom
+   * layers folded, a chunk at a time, into read-only overlays mounted under
+   * `dir` (returned in `folds`, to unmount after the main mount).
+   */
+  private async lowerNames(lowers: readonly Lower[], forContainer: boolean, dir: string): Promise<{ names: string[]; folds: string[] }> {
+    const layers = (await this.diffs.resolve(lowers)).reverse();
+    const empty = await this.diffs.empty();
+    // folds stack once: overlayfs allows an overlay as a lower, not an overlay of overlays
+    const folds: string[] = [];
+    while ([...layers, ...folds].join(':').length > MAX_LOWERDIR_CHARS) {
+      const chunk = layers.splice(Math.max(0, layers.length - FOLD_CHUNK), FOLD_CHUNK);
+      const target = join(dir, `fold-${folds.length}`);
+      await mkdir(target);
+      await mountOverlay(target, [...chunk, empty], { cwd: this.diffs.links });
+      folds.unshift(target);
+    }
+    const names = [...layers, ...folds, ...(forContainer ? [await this.diffs.runtimeStubs()] : []), empty];
+    return { names, folds };
   }
 }
+
+/** Lower dirs must fit one page of mount options together with the upper and work dirs. */
+const MAX_LOWERDIR_CHARS = 3000;
+/** Layers folded into one intermediate overlay: its own options stay under a page too. */
+const FOLD_CHUNK = 150;
 
 /** A dir holding an empty dir or file at each path, to stack as a lower (absolute path: it is not in `l/`). */
 async function makeStubs(dir: string, stubs: readonly { path: string; dir: boolean }[]): Promise<string> {
