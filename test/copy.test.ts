@@ -72,3 +72,48 @@ describe('COPY and ADD', () => {
     assert.equal(await text('extracted/pkg/packed.txt'), 'packed\n');
   });
 });
+
+describe('COPY flags', () => {
+  let work: { path: string; cleanup: () => Promise<void> };
+  let rootfs: string;
+
+  before(async () => {
+    work = await tempDir();
+    const root = join(work.path, 'root');
+    await buildBusyboxBase(root, work.path, 'tsbuild.test/busybox:1.35');
+    const layout = join(work.path, 'layout');
+    const r = await tsbuild(root, ['build', '-f', fixture('copy', 'Dockerfile'), '-t', 'tsbuild.test/copy:2', '-o', `type=oci,dest=${layout},tar=false`, fixture('copy', 'ctx')]);
+    assert.equal(r.code, 0, r.stderr);
+    await mustRun('umoci', ['unpack', '--image', `${layout}:2`, join(work.path, 'bundle')]);
+    rootfs = join(work.path, 'bundle/rootfs');
+  });
+  after(async () => work.cleanup());
+
+  it('--exclude leaves out what its patterns match', async () => {
+    assert.deepEqual((await readdir(join(rootfs, 'excluded'))).sort(), ['top.md']);
+  });
+
+  it('--parents keeps the source directories, from the ./ pivot on', async () => {
+    assert.equal(await readFile(join(rootfs, 'with-parents/dir/sub/nested.txt'), 'utf8'), 'nested\n');
+    assert.equal(await readFile(join(rootfs, 'with-parents/logs/a.log'), 'utf8'), 'a\n');
+    assert.equal(await readFile(join(rootfs, 'pivot/sub/nested.txt'), 'utf8'), 'nested\n');
+  });
+
+  it('--chmod takes symbolic modes (X: execute for directories)', async () => {
+    assert.equal((await stat(join(rootfs, 'symbolic/top.md'))).mode & 0o7777, 0o644);
+    assert.equal((await stat(join(rootfs, 'symbolic/sub'))).mode & 0o7777, 0o755);
+  });
+
+  it('--link copies into a layer of its own', async () => {
+    assert.equal(await readFile(join(rootfs, 'linked/one.txt'), 'utf8'), 'one\n');
+  });
+
+  it('heredoc sources become files, expanded unless the delimiter is quoted', async () => {
+    assert.equal(await readFile(join(rootfs, 'inline.txt'), 'utf8'), 'inline no host \n');
+    assert.equal(await readFile(join(rootfs, 'inline-literal.txt'), 'utf8'), '$HOME stays\n');
+  });
+
+  it('--from an image copies from that image', async () => {
+    assert.ok((await stat(join(rootfs, 'from-image/busybox'))).size > 100_000);
+  });
+});

@@ -1,9 +1,9 @@
 import { lchown, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import pLimit from 'p-limit';
 import { join, posix } from 'node:path';
-import type { CacheStore } from '../cache/cache-store.ts';
+import type { BuildCache, StepClaim } from '../cache/build-cache.ts';
 import type { BuildContext } from '../context/build-context.ts';
-import { selectSources } from '../context/select.ts';
+import { selectSources, type SelectedPath } from '../context/select.ts';
 import { UserError } from '../errors.ts';
 import type { BlobStore } from '../image/blob-store.ts';
 import type { CompressionSpec } from '../image/compression.ts';
@@ -12,6 +12,7 @@ import type { HistoryEntry, ImageConfig, Layer } from '../image/oci.ts';
 import type { Plan, SourceRoot, StagePlan, Step, StepOp } from '../planner/plan.ts';
 import type { ProgressSink } from '../progress/events.ts';
 import { parseChmod } from './chmod.ts';
+import { applyExcludes, parentsDestination } from './copy-filters.ts';
 import { copyIntoRootfs } from './copy.ts';
 import { prepareRunMounts, type PreparedMounts, type SecretSource } from './run-mounts.ts';
 import type { RuncRunner } from './runc.ts';
@@ -22,7 +23,8 @@ import { resolveUser } from './users.ts';
 
 export interface ExecutorDeps {
   store: BlobStore;
-  cache: CacheStore;
+  /** The cache as this build sees it (`--no-cache` and `--no-cache-filter` included). */
+  cache: BuildCache;
   snapshotter: Snapshotter;
   runner: RuncRunner;
   context: BuildContext;
@@ -33,8 +35,6 @@ export interface ExecutorDeps {
   secrets: ReadonlyMap<string, SecretSource>;
   ssh: ReadonlyMap<string, string>;
   progress: ProgressSink;
-  /** `--no-cache`: run every step, then record the results anyway. */
-  noCache: boolean;
   /** Clamp file times in new layers and date history entries to this (seconds). */
   sourceDateEpoch?: number;
   /** How new layers are compressed (default gzip level 6). */
@@ -177,19 +177,28 @@ export class Executor {
   /**
    * Runs one step (or finds it in the cache). The step's diff dir is usable
    * by the next step as soon as its container exits; its layer tar is written
-   * in the background and its cache record follows the tar.
+   * in the background and its cache record follows the tar. While the step
+   * runs, its claim on the key makes other builds wanting it wait.
    */
   private async step(step: Step, lowers: readonly Lower[], label: string): Promise<StepOutcome> {
     const id = this.nextId++;
     const name = `${label} ${step.name}`;
-    if (!this.deps.noCache) {
-      const hit = await this.deps.cache.get(step.key);
-      if (hit) {
-        this.deps.progress({ type: 'step-cached', id, label: name });
-        const lower = hit.layer ? { id: hit.snapshot ?? DiffDirs.idOf(hit.layer), layer: hit.layer } : null;
-        return { lower, layer: Promise.resolve(hit.layer) };
-      }
+    const claim = await this.deps.cache.claim(step.key, () => this.deps.progress({ type: 'info', message: `${name}: waiting for another build running this step` }));
+    if (claim.hit) {
+      const hit = claim.hit;
+      this.deps.progress({ type: 'step-cached', id, label: name });
+      const lower = hit.layer ? { id: hit.snapshot ?? DiffDirs.idOf(hit.layer), layer: hit.layer } : null;
+      return { lower, layer: Promise.resolve(hit.layer) };
     }
+    try {
+      return await this.runStep(step, lowers, id, name, claim);
+    } catch (e) {
+      await claim.release();
+      throw e;
+    }
+  }
+
+  private async runStep(step: Step, lowers: readonly Lower[], id: number, name: string, claim: StepClaim): Promise<StepOutcome> {
     if (this.aborted) throw new UserError('build interrupted');
     this.deps.progress({ type: 'step-start', id, label: name });
     const t0 = performance.now();
@@ -218,17 +227,18 @@ export class Executor {
     this.deps.progress({ type: 'step-done', id, seconds: (performance.now() - t0) / 1000 });
     if ((await readdir(snap.upper)).length === 0) {
       await snap.release(false);
-      await this.deps.cache.put({ key: step.key, layer: null });
+      await claim.commit({ key: step.key, layer: null });
       return { lower: null, layer: Promise.resolve(null) };
     }
     const layer = this.layerWrites(async () => {
       try {
         const written = await writeLayer(snap.upper, this.deps.store, this.layerOpts());
         await snap.release(true);
-        await this.deps.cache.put({ key: step.key, layer: written, snapshot: snap.id });
+        await claim.commit({ key: step.key, layer: written, snapshot: snap.id });
         return written;
       } catch (e) {
         await snap.release(false);
+        await claim.release();
         throw e;
       }
     });
@@ -264,8 +274,6 @@ export class Executor {
       await mkdirScoped(snap.rootfs, op.path, owner);
       return;
     }
-    if (op.parents) throw new UserError('COPY --parents is not supported yet', step.location);
-    if (op.exclude.length > 0) throw new UserError('COPY --exclude is not supported yet', step.location);
     // without --chown, context files become root's and files from a stage or image keep their owners, as BuildKit does
     const owner = op.chown
       ? await this.ownerFor(op.chown, op.link ? lowers : undefined, snap.rootfs, step)
@@ -282,9 +290,18 @@ export class Executor {
     };
     if (op.sources.length > 0) {
       const srcRoot = await this.sourceDir(op.from);
-      const selection =
-        op.from.kind === 'context' ? await this.deps.context.select(op.sources, step.location) : await selectSources(srcRoot, op.sources, step.location);
-      await copyIntoRootfs({ ...request, srcRoot, selection });
+      const select = (sources: string[]): Promise<SelectedPath[]> =>
+        op.from.kind === 'context' ? this.deps.context.select(sources, step.location) : selectSources(srcRoot, sources, step.location);
+      const filter = (selection: SelectedPath[]): SelectedPath[] =>
+        op.exclude.length > 0 ? applyExcludes(srcRoot, selection, op.exclude, step.location) : selection;
+      if (!op.parents) await copyIntoRootfs({ ...request, srcRoot, selection: filter(await select(op.sources)) });
+      else {
+        for (const source of op.sources) {
+          for (const sel of filter(await select([source]))) {
+            await copyIntoRootfs({ ...request, srcRoot, selection: [sel], dest: parentsDestination(op.dest, source, sel) });
+          }
+        }
+      }
     }
     if (op.inline.length > 0) {
       const dir = await this.deps.scratch();
