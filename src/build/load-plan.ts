@@ -10,6 +10,8 @@ import type { Plan } from '../planner/plan.ts';
 import { planBuild } from '../planner/planner.ts';
 import type { ProgressSink } from '../progress/events.ts';
 import { hostPlatform } from '../platform.ts';
+import type { ImageResolver } from './named-contexts.ts';
+import { fetchUrl } from './fetch-url.ts';
 import { imageResolver } from './resolve-image.ts';
 
 export interface LoadPlanOptions {
@@ -24,6 +26,18 @@ export interface LoadPlanOptions {
   store: BlobStore;
   images: ImageStore;
   progress: ProgressSink;
+  /** How FROM and `COPY --from` images are found; default `imageResolver` (local store, then registry). */
+  resolveImage?: ImageResolver;
+}
+
+/** A planned build, with the context it read (still open) and what the cache history needs. */
+export interface LoadedPlan {
+  plan: Plan;
+  context: BuildContext;
+  /** The Dockerfile's absolute path. */
+  dockerfile: string;
+  /** Every stage name of the Dockerfile, lower case. */
+  stageNames: string[];
 }
 
 /**
@@ -32,7 +46,7 @@ export interface LoadPlanOptions {
  * missing) because their digests are part of every key; nothing is run.
  * The caller closes the returned context (it saves the stat cache).
  */
-export async function loadPlan(opts: LoadPlanOptions): Promise<{ plan: Plan; context: BuildContext }> {
+export async function loadPlan(opts: LoadPlanOptions): Promise<LoadedPlan> {
   const contextDir = resolve(opts.contextDir);
   const dockerfilePath = resolve(opts.dockerfile ?? join(contextDir, 'Dockerfile'));
   const text = await readFile(dockerfilePath, 'utf8').catch(() => {
@@ -47,10 +61,12 @@ export async function loadPlan(opts: LoadPlanOptions): Promise<{ plan: Plan; con
       ...(opts.target !== undefined && { target: opts.target }),
       platform,
       context,
-      resolveImage: imageResolver(opts.store, opts.images, platform, opts.progress),
+      resolveImage: opts.resolveImage ?? imageResolver(opts.store, opts.images, platform, opts.progress),
+      fetchUrl: (url, checksum) => fetchUrl(opts.store, url, checksum),
     });
     for (const warning of plan.warnings) opts.progress({ type: 'info', message: `warning: ${warning}` });
-    return { plan, context };
+    const stageNames = ast.instructions.flatMap((i) => (i.kind === 'FROM' && i.stageName ? [i.stageName.value.toLowerCase()] : []));
+    return { plan, context, dockerfile: dockerfilePath, stageNames };
   } catch (e) {
     await context.close();
     throw e;

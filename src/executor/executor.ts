@@ -1,4 +1,4 @@
-import { lchown, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, lchown, mkdir, mkdtemp, readdir, utimes, writeFile } from 'node:fs/promises';
 import pLimit from 'p-limit';
 import { join, posix } from 'node:path';
 import type { BuildCache, StepClaim } from '../cache/build-cache.ts';
@@ -285,7 +285,7 @@ export class Executor {
       dest: op.dest,
       ...(owner && { owner }),
       ...(op.chmod !== undefined && { chmod: parseChmod(op.chmod) }),
-      extractArchives: op.add,
+      extractArchives: op.add && op.unpack !== false,
       where: step.location,
     };
     if (op.sources.length > 0) {
@@ -302,6 +302,18 @@ export class Executor {
           }
         }
       }
+    }
+    if (op.urls.length > 0) {
+      const dir = await this.deps.scratch();
+      for (const u of op.urls) {
+        const file = join(dir, u.name);
+        await copyFile(this.deps.store.path(u.digest), file);
+        await chmod(file, 0o600);
+        if (u.mtime !== undefined) await utimes(file, u.mtime, u.mtime);
+      }
+      const selection = op.urls.map((u) => ({ rel: u.name, isDir: false }));
+      const dest = op.urls.length + op.sources.length + op.inline.length > 1 && !op.dest.endsWith('/') ? `${op.dest}/` : op.dest;
+      await copyIntoRootfs({ ...request, owner: owner ?? { uid: 0, gid: 0 }, dest, srcRoot: dir, selection, extractArchives: op.unpack === true });
     }
     if (op.inline.length > 0) {
       const dir = await this.deps.scratch();

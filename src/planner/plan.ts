@@ -79,6 +79,16 @@ export type PlannedMount =
   | { type: 'secret'; id: string; target?: string; env?: string; required: boolean; mode: number; uid: number; gid: number }
   | { type: 'ssh'; id: string; target: string; required: boolean; mode: number; uid: number; gid: number };
 
+/** An `ADD https://…` source, downloaded into the blob store while planning. */
+export interface FetchedUrl {
+  url: string;
+  digest: Digest;
+  /** The file name: the URL path's last component. */
+  name: string;
+  /** From Last-Modified, in seconds. */
+  mtime?: number;
+}
+
 /** A file the planner made from a heredoc. */
 export interface InlineFile {
   name: string;
@@ -105,6 +115,10 @@ export type StepOp =
       sources: string[];
       /** Inline sources (`COPY <<EOF`), already expanded where the delimiter was unquoted. */
       inline: InlineFile[];
+      /** ADD sources fetched from URLs (written with mode 0600, not unpacked unless `--unpack`). */
+      urls: FetchedUrl[];
+      /** ADD `--unpack`: undefined unpacks local archives only. */
+      unpack?: boolean;
       /** Absolute, resolved against WORKDIR; a trailing `/` is kept, it means "into a dir". */
       dest: string;
       chown?: string;

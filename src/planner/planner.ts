@@ -4,7 +4,7 @@ import type { Platform } from '../image/oci.ts';
 import type { Dockerfile, FromInstruction, Instruction } from '../parser/ast.ts';
 import { expandWord } from '../shell/expand.ts';
 import { ArgScope, automaticArgs } from './args.ts';
-import type { Plan, ResolvedImage, StagePlan } from './plan.ts';
+import type { FetchedUrl, Plan, ResolvedImage, StagePlan } from './plan.ts';
 import { planStage, type Locate, type StageLookup } from './stage-planner.ts';
 
 export interface PlanOptions {
@@ -17,6 +17,8 @@ export interface PlanOptions {
   context: ContextReader;
   /** Looks up a base image (local store first, then its registry). */
   resolveImage: (name: string, where: SourceLocation) => Promise<ResolvedImage>;
+  /** Downloads an ADD URL (verifying `checksum` when given) so its content can key the step. */
+  fetchUrl: (url: string, checksum: string | undefined) => Promise<FetchedUrl>;
 }
 
 /** The part of the build context the planner reads (`BuildContext` in src/context). */

@@ -258,7 +258,22 @@ async function planCopy(
 ): Promise<{ op: Extract<StepOp, { op: 'copy' }>; inputs: Record<string, string>; parents: string[]; createdBy: string; name: string }> {
   const esc = ctx.df.escapeChar;
   const x = (w: Word): string => expandAt(w, env, esc, ctx.where);
-  const sources = ins.paths.map(x);
+  const isUrl = (s: string): boolean => ins.kind === 'ADD' && /^https?:\/\//i.test(s);
+  const allSources = ins.paths.map(x);
+  if (ins.kind === 'ADD' && allSources.some((s) => /^git:\/\/|^git@|\.git(#.*)?$/.test(s))) {
+    throw new UserError('ADD from a Git repository is not supported yet', ctx.where(ins));
+  }
+  const sources = allSources.filter((s) => !isUrl(s));
+  const checksum = ins.checksum ? x(ins.checksum) : undefined;
+  if (checksum !== undefined && !allSources.every(isUrl)) throw new UserError('ADD --checksum is only for URL sources', ctx.where(ins.checksum ?? ins));
+  const where = ctx.where(ins);
+  const urls = await Promise.all(
+    allSources.filter(isUrl).map((u) =>
+      ctx.opts.fetchUrl(u, checksum).catch((e: unknown) => {
+        throw e instanceof UserError && !e.location ? new UserError(e.message, where) : e;
+      }),
+    ),
+  );
   const inline: InlineFile[] = ins.heredocs.map((d) => ({ name: d.name, content: d.expand ? expandWord(d.content, env, esc) : d.content }));
   const rawDest = x(ins.dest);
   const dest = posix.resolve(state.workdir(), rawDest) + (rawDest.endsWith('/') && rawDest !== '/' ? '/' : '');
@@ -266,9 +281,6 @@ async function planCopy(
   const chmod = ins.chmod ? x(ins.chmod) : undefined;
   if (chmod !== undefined && !/^[0-7]{3,4}$/.test(chmod) && !/^([ugoa]*[-+=][rwxXst]*)(,[ugoa]*[-+=][rwxXst]*)*$/.test(chmod)) {
     throw new UserError(`invalid --chmod=${chmod}: expected an octal mode (0755) or a symbolic one (u=rwX,go=rX)`, ctx.where(ins.chmod ?? ins));
-  }
-  if (ins.kind === 'ADD' && sources.some((s) => /^(https?|git):\/\/|^git@/.test(s))) {
-    throw new UserError('ADD from a URL or a Git repository is not supported yet', ctx.where(ins));
   }
   const inputs: Record<string, string> = {};
   const parents: string[] = [];
@@ -283,6 +295,7 @@ async function planCopy(
     inputs.context = await ctx.opts.context.digest(await ctx.opts.context.select(sources, ctx.where(ins)));
   }
   if (inline.length > 0) inputs.inline = cacheKey(inline.map((f) => ({ name: f.name, content: f.content })));
+  urls.forEach((u, i) => (inputs[`url${i}`] = u.digest));
   const exclude = ins.exclude.map(x);
   // BuildKit's history line names no --from
   const flags = [
@@ -292,7 +305,7 @@ async function planCopy(
     ...(ins.link ? ['--link'] : []),
     ...exclude.map((e) => `--exclude=${e}`),
   ];
-  const shownSources = [...sources, ...inline.map((f) => `<<${f.name}`)];
+  const shownSources = [...allSources, ...inline.map((f) => `<<${f.name}`)];
   const createdBy = `${ins.kind} ${[...flags, ...shownSources, rawDest].join(' ')}`;
   const name = fromRef !== undefined ? `${ins.kind} --from=${fromRef} ${createdBy.slice(ins.kind.length + 1)}` : createdBy;
   return {
@@ -302,6 +315,8 @@ async function planCopy(
       from,
       sources,
       inline,
+      urls,
+      ...(ins.unpack !== undefined && { unpack: ins.unpack }),
       dest,
       ...(chown !== undefined && { chown }),
       ...(chmod !== undefined && { chmod }),
