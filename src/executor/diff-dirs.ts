@@ -36,10 +36,15 @@ export class DiffDirs {
   /** The dir of short aliases; mounts run with it as their working directory. */
   readonly links: string;
 
+  /**
+   * `fetchBlob` brings a layer's blob into `store` when a dir must be
+   * unpacked from a blob that is not there (a hit imported with `--cache-from`).
+   */
   constructor(
     root: string,
     private readonly store: BlobStore,
     private readonly scratch: () => Promise<string>,
+    private readonly fetchBlob?: (layer: Layer) => Promise<void>,
   ) {
     this.snapshots = join(root, 'snapshots');
     this.links = join(root, 'l');
@@ -102,7 +107,8 @@ export class DiffDirs {
    */
   async runtimeStubs(): Promise<string> {
     const dir = join(this.links, 'stubs');
-    if (await exists(join(dir, '.complete'))) return 'stubs';
+    const done = join(this.links, 'stubs.complete');
+    if (await exists(done)) return 'stubs';
     const tmp = join(await this.scratch(), 'stubs');
     for (const p of SPEC_MOUNT_POINTS) {
       if (p.startsWith('/etc/')) {
@@ -110,16 +116,18 @@ export class DiffDirs {
         await writeFile(join(tmp, p), '', { mode: 0o644 });
       } else await mkdir(join(tmp, p), { recursive: true, mode: 0o755 });
     }
-    await writeFile(join(tmp, '.complete'), '');
     await mkdir(this.links, { recursive: true });
     await rename(tmp, dir).catch(async (e: NodeJS.ErrnoException) => {
       if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
       await rm(tmp, { recursive: true, force: true });
     });
+    // the marker sits beside the dir: inside, every RUN would see it
+    await writeFile(done, '');
     return 'stubs';
   }
 
   private async unpack(layer: Layer, id: string): Promise<void> {
+    await this.fetchBlob?.(layer);
     const tmp = await this.scratch();
     try {
       const dir = join(tmp, 'diff');
