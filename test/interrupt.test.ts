@@ -28,9 +28,11 @@ async function mountsUnder(dir: string): Promise<string[]> {
   return info.split('\n').map((l) => l.split(' ')[4] ?? '').filter((p) => p.startsWith(dir));
 }
 
+/** Containers left in the state of either runtime (a build may use runc or crun). */
 async function containersIn(root: string): Promise<string[]> {
-  const out = await mustRun('runc', ['--root', join(root, 'run/runtime'), 'list', '-q']).catch(() => '');
-  return out.split('\n').filter(Boolean);
+  const runc = await mustRun('runc', ['--root', join(root, 'run/runtime'), 'list', '-q']).catch(() => '');
+  const crun = await mustRun('crun', ['--root', join(root, 'run/crun'), 'list', '-q']).catch(() => '');
+  return `${runc}\n${crun}`.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('NAME'));
 }
 
 describe('interrupted builds', () => {
@@ -66,6 +68,7 @@ describe('interrupted builds', () => {
     child.kill('SIGKILL');
     await exited;
     assert.notDeepEqual(await mountsUnder(root), [], 'the killed build left its mount');
+    assert.notDeepEqual(await containersIn(root), [], 'and its container');
     const r = await tsbuild(root, ['build', quick]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(await mountsUnder(root), []);

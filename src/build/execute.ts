@@ -2,9 +2,10 @@ import type { BuildCache } from '../cache/build-cache.ts';
 import type { BuildContext } from '../context/build-context.ts';
 import { DiffDirs } from '../executor/diff-dirs.ts';
 import { Executor, type StageResult } from '../executor/executor.ts';
-import { RuncRunner } from '../executor/runc.ts';
+import { ContainerRunner } from '../executor/container-runner.ts';
 import type { SecretSource } from '../executor/run-mounts.ts';
-import { runtimeState, type BuildSession } from '../executor/session.ts';
+import type { RuntimeChoice } from '../executor/oci-runtime.ts';
+import type { BuildSession } from '../executor/session.ts';
 import { chooseSnapshotter, type SnapshotterChoice } from '../executor/choose-snapshotter.ts';
 import type { BlobStore } from '../image/blob-store.ts';
 import type { CompressionSpec } from '../image/compression.ts';
@@ -16,8 +17,8 @@ export interface ExecuteOptions {
   root: string;
   /** The build's session: its scratch dir holds every mount and bundle of this build. */
   session: BuildSession;
-  /** The OCI runtime (`runc`). */
-  runtime: string;
+  /** The OCI runtime: `runc`, `crun`, or `auto` (the fastest that works here). */
+  runtime: RuntimeChoice;
   store: BlobStore;
   cache: BuildCache;
   context: BuildContext;
@@ -51,7 +52,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Sta
       scratch,
       opts.progress,
     ),
-    runner: new RuncRunner(opts.session, runtimeState(opts.root), opts.runtime),
+    runner: new ContainerRunner(opts.session, opts.root, opts.runtime),
     context: opts.context,
     root: opts.root,
     scratch,

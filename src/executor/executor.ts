@@ -15,7 +15,7 @@ import { parseChmod } from './chmod.ts';
 import { applyExcludes, parentsDestination } from './copy-filters.ts';
 import { copyIntoRootfs } from './copy.ts';
 import { prepareRunMounts, type PreparedMounts, type SecretSource } from './run-mounts.ts';
-import type { RuncRunner } from './runc.ts';
+import type { ContainerRunner } from './container-runner.ts';
 import { DiffDirs, type Lower } from './diff-dirs.ts';
 import { resolveScoped } from './scoped-path.ts';
 import type { ActiveSnapshot, Snapshotter, ViewSnapshot } from './snapshotter.ts';
@@ -26,7 +26,7 @@ export interface ExecutorDeps {
   /** The cache as this build sees it (`--no-cache` and `--no-cache-filter` included). */
   cache: BuildCache;
   snapshotter: Snapshotter;
-  runner: RuncRunner;
+  runner: ContainerRunner;
   context: BuildContext;
   /** `$TSBUILD_ROOT`, for persistent cache mounts. */
   root: string;
@@ -93,7 +93,10 @@ export class Executor {
    */
   async run(): Promise<StageResult> {
     try {
-      return await this.stage(this.plan.target);
+      const result = await this.stage(this.plan.target);
+      // a stage started for a step that then hit (another build recorded it meanwhile) must not outlive the build's mounts
+      await Promise.allSettled(this.results.values());
+      return result;
     } catch (e) {
       await this.abort();
       await Promise.allSettled(this.results.values());
@@ -125,8 +128,10 @@ export class Executor {
   }
 
   private async buildStage(stage: StagePlan): Promise<StageResult> {
+    // start the stages this one reads from now, in parallel; not for a step that will hit (it reads nothing)
     for (const step of stage.steps) {
-      for (const root of sourceRoots(step.op)) if (root.kind === 'stage') void this.stage(root.stage).catch(() => undefined);
+      const sources = sourceRoots(step.op).flatMap((r) => (r.kind === 'stage' ? [r.stage] : []));
+      if (sources.length > 0) void this.deps.cache.willHit(step.key).then((hit) => hit || sources.forEach((s) => void this.stage(s).catch(() => undefined)), () => undefined);
     }
     const base = await this.baseOf(stage);
     const lowers = [...base.lowers];

@@ -1,21 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { lock } from '../cache/lock-file.ts';
+import { currentOwner, isAlive, parseOwner } from '../cache/owner.ts';
+import { joinStore } from '../cache/store-lock.ts';
+import { RUNTIMES } from './oci-runtime.ts';
 import { runCommand } from './run-command.ts';
 import { unmount } from './overlay.ts';
-
-/** Who owns an `active/<id>` dir: a pid plus its start time, so a reused pid is not mistaken for the owner. */
-interface Owner {
-  pid: number;
-  start: string;
-}
 
 /**
  * The scratch space of one build process: `active/<id>/`, holding the mounts
  * of running steps and the runtime bundles. It records its owner so that a
  * later build can tell a dir left by a killed build (`kill -9`, power loss)
  * from one in use by a concurrent build, and clean only the former: kill its
- * containers, unmount its mounts, delete it.
+ * containers, unmount its mounts, delete it. A live session also keeps
+ * garbage collection away from the store (see cache/store-lock.ts).
  */
 export class BuildSession {
   private counter = 0;
@@ -25,16 +24,25 @@ export class BuildSession {
     readonly dir: string,
   ) {}
 
-  /** Opens a new session under `root/active`, after recovering what dead builds left there. */
-  static async open(root: string, runtime: string): Promise<BuildSession> {
+  /**
+   * Opens a new session under `root/active`, after recovering what dead
+   * builds left there; waits while a garbage collection holds the store.
+   * The dir appears with its owner file already in it (made aside, then
+   * renamed), so no other build ever takes it for a dead one.
+   */
+  static async open(root: string, onWait?: () => void): Promise<BuildSession> {
     const active = join(root, 'active');
     await mkdir(active, { recursive: true });
-    await recoverDeadSessions(active, runtime, runtimeState(root));
+    await recoverDeadSessions(root);
     const id = randomBytes(5).toString('hex');
     const dir = join(active, id);
-    await mkdir(dir);
-    const owner: Owner = { pid: process.pid, start: await startTime(process.pid) };
-    await writeFile(join(dir, 'owner.json'), JSON.stringify(owner));
+    const staging = join(root, 'active-new', id);
+    const register = async (): Promise<void> => {
+      await mkdir(staging, { recursive: true });
+      await writeFile(join(staging, 'owner.json'), JSON.stringify(await currentOwner()));
+      await rename(staging, dir);
+    };
+    await joinStore(root, register, () => rm(dir, { recursive: true, force: true }), onWait);
     return new BuildSession(id, dir);
   }
 
@@ -56,42 +64,66 @@ export class BuildSession {
   }
 }
 
-/** Where the OCI runtime keeps container state for builds under `root`. */
-export function runtimeState(root: string): string {
-  return join(root, 'run', 'runtime');
-}
-
 function containerPrefix(sessionId: string): string {
   return `tsbuild-${sessionId}-`;
 }
 
-async function recoverDeadSessions(active: string, runtime: string, state: string): Promise<void> {
-  for (const id of await readdir(active)) {
-    const dir = join(active, id);
-    const owner = await readFile(join(dir, 'owner.json'), 'utf8').then((t) => JSON.parse(t) as Owner, () => undefined);
-    if (owner && (await isAlive(owner))) continue;
-    const listed = await runCommand(runtime, ['--root', state, 'list', '-q']);
-    for (const container of listed.stdout.split('\n').filter((c) => c.startsWith(containerPrefix(id)))) {
-      await runCommand(runtime, ['--root', state, 'delete', '--force', container]);
+/** How many builds are running on `root`: sessions whose owner is alive. */
+export async function liveSessions(root: string): Promise<number> {
+  let live = 0;
+  for (const id of await readdir(join(root, 'active')).catch(() => [])) if (await ownerAlive(join(root, 'active', id))) live++;
+  return live;
+}
+
+/** Session dirs (`active/<id>`) and half-made ones (`active-new/<id>`) whose build is dead, as paths relative to `root`. */
+export async function deadSessions(root: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const parent of ['active', 'active-new']) {
+    for (const id of await readdir(join(root, parent)).catch(() => [])) {
+      // a staging dir without its owner file yet is being made right now; a session dir always has one
+      if (!(await ownerAlive(join(root, parent, id), parent === 'active-new'))) out.push(`${parent}/${id}`);
     }
-    for (const mountPoint of await mountsUnder(dir)) await unmount(mountPoint);
-    await rm(dir, { recursive: true, force: true });
   }
+  return out;
 }
 
-async function isAlive(owner: Owner): Promise<boolean> {
+/**
+ * Cleans up after builds that died: their containers, mounts and session
+ * dirs (and half-made session dirs). One process at a time does it, so two
+ * builds starting together do not unmount the same mounts.
+ */
+export async function recoverDeadSessions(root: string): Promise<void> {
+  if ((await deadSessions(root)).length === 0) return;
+  const held = await lock(join(root, 'locks', 'recover'));
   try {
-    process.kill(owner.pid, 0);
-  } catch {
-    return false;
+    for (const path of await deadSessions(root)) {
+      const [parent, id] = path.split('/') as [string, string];
+      if (parent === 'active') await recoverSession(root, id);
+      else await rm(join(root, path), { recursive: true, force: true });
+    }
+  } finally {
+    await held.release();
   }
-  return (await startTime(owner.pid)) === owner.start;
 }
 
-/** Field 22 of /proc/PID/stat: the process start time in clock ticks since boot. */
-async function startTime(pid: number): Promise<string> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+async function recoverSession(root: string, id: string): Promise<void> {
+  const dir = join(root, 'active', id);
+  // the dead build may have used either runtime; each keeps its own state
+  for (const runtime of RUNTIMES) {
+    const list = runtime.command(root, ['list', '-q']);
+    const listed = await runCommand(list.cmd, list.args).catch(() => undefined);
+    for (const container of (listed?.stdout ?? '').split('\n').filter((c) => c.startsWith(containerPrefix(id)))) {
+      const del = runtime.command(root, ['delete', '--force', container]);
+      await runCommand(del.cmd, del.args);
+    }
+  }
+  for (const mountPoint of await mountsUnder(dir)) await unmount(mountPoint);
+  await rm(dir, { recursive: true, force: true });
+}
+
+async function ownerAlive(dir: string, unknownIsAlive = false): Promise<boolean> {
+  const owner = parseOwner(await readFile(join(dir, 'owner.json'), 'utf8').catch(() => ''));
+  return owner === undefined ? unknownIsAlive : isAlive(owner);
 }
 
 /** Mount points at or below `dir`, deepest first. */

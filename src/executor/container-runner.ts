@@ -3,6 +3,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { pickRuntime, type OciRuntime, type RuntimeChoice } from './oci-runtime.ts';
 import { runCommand } from './run-command.ts';
 import { runtimeSpec, type NetworkMode, type OciMount, type ProcessSpec } from './runtime-spec.ts';
 import type { BuildSession } from './session.ts';
@@ -23,23 +24,28 @@ export interface RunRequest {
 }
 
 /**
- * Runs containers with an OCI runtime (runc). Each run gets a bundle dir in
- * the build session (the generated `config.json` plus the container's own
- * hosts, resolv.conf and hostname files) and a container id carrying the
- * session's prefix, so a later build can find and delete what a killed one
- * left. Containers still running when `killAll` is called (Ctrl-C) are killed.
+ * Runs containers with an OCI runtime (runc or crun, see oci-runtime.ts;
+ * picked on the first run, so a fully cached build never probes). Each run
+ * gets a bundle dir in the build session (the generated `config.json` plus
+ * the container's own hosts, resolv.conf and hostname files) and a container
+ * id carrying the session's prefix, so a later build can find and delete what
+ * a killed one left. Containers still running when `killAll` is called
+ * (Ctrl-C) are killed.
  */
-export class RuncRunner {
+export class ContainerRunner {
   private readonly running = new Set<string>();
+  private runtime: Promise<OciRuntime> | undefined;
 
   constructor(
     private readonly session: BuildSession,
-    private readonly stateDir: string,
-    private readonly runtime = 'runc',
+    private readonly root: string,
+    private readonly choice: RuntimeChoice,
   ) {}
 
   /** Runs the process to completion and resolves with its exit code. */
   async run(req: RunRequest): Promise<number> {
+    this.runtime ??= pickRuntime(this.root, this.choice);
+    const runtime = await this.runtime;
     const id = this.session.containerId();
     const bundle = req.bundleDir ?? (await this.session.scratchDir());
     let code: number | undefined;
@@ -48,24 +54,32 @@ export class RuncRunner {
       const spec = runtimeSpec({ rootfs: req.rootfs, process: req.process, network: req.network, hostname: id, etcFiles: etc, extraMounts: req.mounts });
       await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
       this.running.add(id);
-      code = await this.spawnRun(id, bundle, req.onOutput);
+      code = await this.spawnRun(runtime, id, bundle, req.onOutput);
       return code;
     } finally {
       this.running.delete(id);
       // `run` in the foreground deletes its container when it exits normally; only a failure may leave one.
-      if (code !== 0) await runCommand(this.runtime, ['--root', this.stateDir, 'delete', '--force', id]);
+      if (code !== 0) await this.invoke(runtime, ['delete', '--force', id]);
       await rm(bundle, { recursive: true, force: true });
     }
   }
 
   /** Kills every container this runner started that is still running. */
   async killAll(): Promise<void> {
-    await Promise.all([...this.running].map((id) => runCommand(this.runtime, ['--root', this.stateDir, 'kill', id, 'KILL'])));
+    if (!this.runtime) return;
+    const runtime = await this.runtime;
+    await Promise.all([...this.running].map((id) => this.invoke(runtime, ['kill', id, 'KILL'])));
   }
 
-  private spawnRun(id: string, bundle: string, onOutput: RunRequest['onOutput']): Promise<number> {
+  private invoke(runtime: OciRuntime, args: string[]): Promise<unknown> {
+    const { cmd, args: argv } = runtime.command(this.root, args);
+    return runCommand(cmd, argv);
+  }
+
+  private spawnRun(runtime: OciRuntime, id: string, bundle: string, onOutput: RunRequest['onOutput']): Promise<number> {
+    const { cmd, args } = runtime.command(this.root, ['run', '--bundle', bundle, id]);
     return new Promise((resolve, reject) => {
-      const child = spawn(this.runtime, ['--root', this.stateDir, 'run', '--bundle', bundle, id], {
+      const child = spawn(cmd, args, {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const done = Promise.all(
