@@ -6,10 +6,14 @@
 // Push: tsbuild's blob store → registry, vs an OCI layout → registry (skopeo).
 // Every push goes to a registry started for that round, so neither tool can
 // skip or mount a blob it pushed in an earlier round: both send all bytes.
-// The order of the two tools alternates between rounds.
+// The order of the two tools alternates between rounds. Wall time is what
+// counts; CPU time (both tools' own processes, the registry excluded) is
+// shown too, as it is steadier than wall time on a busy machine.
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { BlobStore } from '../../src/image/blob-store.ts';
 import { exportOciLayout } from '../../src/image/oci-layout.ts';
 import { parseReference } from '../../src/image/reference.ts';
@@ -17,15 +21,35 @@ import { pullImage, pushImage } from '../../src/registry/client.ts';
 import { startRegistry, type TestRegistry } from '../../test/helpers/registry.ts';
 import { skopeo } from '../../test/helpers/skopeo.ts';
 import { makeSyntheticImage } from '../../test/helpers/synthetic-image.ts';
-import { median, printTable } from '../stats.ts';
+import { median, printTable, timeRuns } from '../stats.ts';
 
 const LAYER_SIZES = [100e6, 100e6, 100e6];
 const ROUNDS = 5;
+const run$ = promisify(execFile);
 
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return (performance.now() - t0) / 1000;
+/** One timed run: wall seconds, and CPU seconds (user + system) of the tool's process. */
+interface Sample {
+  wall: number;
+  cpu: number;
+}
+
+/** Runs `fn` in this process, which then does nothing else. */
+async function tsbuildRun(fn: () => Promise<unknown>): Promise<Sample> {
+  const before = process.cpuUsage();
+  const [wall] = await timeRuns(1, fn);
+  const used = process.cpuUsage(before);
+  return { wall: wall as number, cpu: (used.user + used.system) / 1e6 };
+}
+
+/** Runs `skopeo ARGS`; bash's `times` reports the CPU its child used. */
+async function skopeoRun(args: readonly string[]): Promise<Sample> {
+  let out = '';
+  const [wall] = await timeRuns(1, async () => {
+    out = (await run$('bash', ['-c', 'skopeo "$@" && times', 'skopeo', ...args])).stdout;
+  });
+  const children = out.trim().split('\n').at(-1) ?? '';
+  const seconds = [...children.matchAll(/(\d+)m([\d.]+)s/g)].reduce((n, m) => n + Number(m[1]) * 60 + Number(m[2]), 0);
+  return { wall: wall as number, cpu: seconds };
 }
 
 export async function run(): Promise<void> {
@@ -43,27 +67,27 @@ export async function run(): Promise<void> {
     registries.push(source);
     await skopeo(['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:1`, `docker://${source.host}/bench/src:1`]);
 
-    const pull = { tsbuild: [] as number[], skopeo: [] as number[] };
-    const push = { tsbuild: [] as number[], skopeo: [] as number[] };
+    const pull = { tsbuild: [] as Sample[], skopeo: [] as Sample[] };
+    const push = { tsbuild: [] as Sample[], skopeo: [] as Sample[] };
     for (let round = 0; round < ROUNDS; round++) {
       const pullTsbuild = async (): Promise<void> => {
         const dir = join(work, `pull-tsbuild-${round}`);
-        pull.tsbuild.push(await timed(() => pullImage(parseReference(`${source.host}/bench/src:1`), new BlobStore(dir))));
+        pull.tsbuild.push(await tsbuildRun(() => pullImage(parseReference(`${source.host}/bench/src:1`), new BlobStore(dir))));
         await rm(dir, { recursive: true, force: true });
       };
       const pullSkopeo = async (): Promise<void> => {
         const dir = join(work, `pull-skopeo-${round}`);
-        pull.skopeo.push(await timed(() => skopeo(['copy', '--quiet', '--src-tls-verify=false', `docker://${source.host}/bench/src:1`, `oci:${dir}:1`])));
+        pull.skopeo.push(await skopeoRun(['copy', '--quiet', '--src-tls-verify=false', `docker://${source.host}/bench/src:1`, `oci:${dir}:1`]));
         await rm(dir, { recursive: true, force: true });
       };
 
       const target = await startRegistry();
       registries.push(target);
       const pushTsbuild = async (): Promise<void> => {
-        push.tsbuild.push(await timed(() => pushImage(store, image.manifest, parseReference(`${target.host}/bench/tsbuild:1`))));
+        push.tsbuild.push(await tsbuildRun(() => pushImage(store, image.manifest, parseReference(`${target.host}/bench/tsbuild:1`))));
       };
       const pushSkopeo = async (): Promise<void> => {
-        push.skopeo.push(await timed(() => skopeo(['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:1`, `docker://${target.host}/bench/skopeo:1`])));
+        push.skopeo.push(await skopeoRun(['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:1`, `docker://${target.host}/bench/skopeo:1`]));
       };
 
       for (const step of round % 2 === 0 ? [pullTsbuild, pullSkopeo, pushTsbuild, pushSkopeo] : [pullSkopeo, pullTsbuild, pushSkopeo, pushTsbuild]) {
@@ -73,15 +97,14 @@ export async function run(): Promise<void> {
       registries.pop();
     }
 
-    const row = (what: string, t: number[], s: number[]): string[] => {
-      const mt = median(t);
-      const ms = median(s);
-      return [what, mt.toFixed(2), (totalMB / mt).toFixed(0), ms.toFixed(2), (totalMB / ms).toFixed(0), `${(ms / mt).toFixed(2)}x`];
+    const row = (what: string, t: Sample[], s: Sample[]): string[] => {
+      const [tw, sw] = [median(t.map((x) => x.wall)), median(s.map((x) => x.wall))];
+      const [tc, sc] = [median(t.map((x) => x.cpu)), median(s.map((x) => x.cpu))];
+      return [what, tw.toFixed(2), sw.toFixed(2), `${(sw / tw).toFixed(2)}x`, (totalMB / tw).toFixed(0), tc.toFixed(2), sc.toFixed(2), `${(sc / tc).toFixed(2)}x`];
     };
-    process.stdout.write(`raw ${JSON.stringify({ pull, push })}\n`);
     process.stdout.write(`image: ${LAYER_SIZES.length} layers, ${totalMB.toFixed(0)} MB; median of ${ROUNDS} rounds; loopback docker-registry\n`);
     printTable(
-      ['operation', 'tsbuild s', 'tsbuild MB/s', 'skopeo s', 'skopeo MB/s', 'skopeo/tsbuild'],
+      ['operation', 'tsbuild s', 'skopeo s', 'skopeo/tsbuild', 'tsbuild MB/s', 'tsbuild CPU s', 'skopeo CPU s', 'CPU skopeo/tsbuild'],
       [row('pull', pull.tsbuild, pull.skopeo), row('push', push.tsbuild, push.skopeo)],
     );
   } finally {

@@ -1,15 +1,35 @@
 import { join } from 'node:path';
+import { BuildCache } from '../cache/build-cache.ts';
+import { BuildHistory } from '../cache/build-history.ts';
+import { parseCacheFrom, parseCacheTo } from '../cache/cache-spec.ts';
+import { CacheStore } from '../cache/cache-store.ts';
+import { collectIfDue } from '../cache/gc.ts';
+import { BuildSession } from '../executor/session.ts';
 import { BlobStore } from '../image/blob-store.ts';
 import { ImageStore } from '../image/image-store.ts';
 import type { CompressionSpec } from '../image/compression.ts';
 import { storeImage } from '../image/image-writer.ts';
-import type { Descriptor, Platform } from '../image/oci.ts';
+import type { Descriptor, Manifest, Platform } from '../image/oci.ts';
 import { formatReference, parseReference } from '../image/reference.ts';
-import type { ProgressSink } from '../progress/events.ts';
+import { UserError } from '../errors.ts';
+import type { NetworkMode } from '../executor/runtime-spec.ts';
+import { runtimeFromEnv, type RuntimeChoice } from '../executor/oci-runtime.ts';
+import type { ProgressEvent, ProgressSink } from '../progress/events.ts';
+import { pushEvents } from '../progress/registry-events.ts';
+import { hostPlatform } from '../platform.ts';
+import { blobLocations, pushImage } from '../registry/client.ts';
 import type { SecretSource } from '../executor/run-mounts.ts';
+import { humanSize } from '../progress/units.ts';
+import { RegistrySession } from '../registry/session.ts';
+import { exportCaches, importCaches } from './cache-transfer.ts';
 import { executePlan } from './execute.ts';
+import { describeLoaded, explainPlan } from './explain-plan.ts';
 import { exportOutputs, type OutputSpec } from './export.ts';
+import { ignoredKeys } from './ignore-cache.ts';
 import { loadPlan } from './load-plan.ts';
+import { withNamedContexts, type NamedContext } from './named-contexts.ts';
+import { BuildContext } from '../context/build-context.ts';
+import { imageResolver } from './resolve-image.ts';
 
 export interface BuildOptions {
   /** The build context directory. */
@@ -22,6 +42,19 @@ export interface BuildOptions {
   buildArgs: ReadonlyMap<string, string>;
   target?: string;
   noCache: boolean;
+  /** `--no-cache-filter`: stage names (or indexes) to rebuild, with every step that depends on them. */
+  noCacheFilter?: string[];
+  /** `--explain`: print, for each step that misses the cache, what differs from the last build of this Dockerfile and target. */
+  explain?: boolean;
+  /** `--cache-from`: `type=registry,ref=REF`, `type=local,src=DIR` (see cache/cache-spec.ts). */
+  cacheFrom?: string[];
+  /** `--cache-to`: `type=registry,ref=REF[,mode=min|max]`, `type=local,dest=DIR[,mode=…]`. */
+  cacheTo?: string[];
+  /**
+   * The automatic store limit, checked after the build at most once an hour:
+   * `keepStorage` bytes (default 10% of the store's file system); false: never.
+   */
+  gc?: { keepStorage?: number; intervalMs?: number } | false;
   /** `-o/--output` exporters (see export.ts). */
   outputs: OutputSpec[];
   /**
@@ -36,6 +69,18 @@ export interface BuildOptions {
   secrets?: ReadonlyMap<string, SecretSource>;
   /** `--ssh`: agent sockets by id. */
   ssh?: ReadonlyMap<string, string>;
+  /** `--label`: set on the image config, over the Dockerfile's LABELs. */
+  labels?: ReadonlyMap<string, string>;
+  /** `--pull`: ask the registry for base images even when the local store has them. */
+  pull?: boolean;
+  /** `--network`: the network of RUN steps without `--network` (`default` and `host` are the same here: no bridge exists). */
+  network?: NetworkMode;
+  /** `--build-context`: names that FROM and `COPY --from` resolve to another image (see named-contexts.ts). */
+  buildContexts?: ReadonlyMap<string, NamedContext>;
+  /** `--runtime`: `runc`, `crun`, or `auto` (the fastest that works here); default `$TSBUILD_RUNTIME`, else auto. */
+  runtime?: RuntimeChoice;
+  /** `--push`: push the image to the registry of each of `tags` (at least one is needed). */
+  push?: boolean;
   progress: ProgressSink;
   /** Receives the function that stops the build (kill containers; steps then unmount) when the caller is interrupted. */
   onAbortable?: (abort: () => Promise<void>) => void;
@@ -44,47 +89,152 @@ export interface BuildOptions {
 export interface BuildResult {
   manifest: Descriptor;
   config: Descriptor;
+  /** `tags`, fully qualified. */
+  names: string[];
+  /** The layers' (compressed) bytes, and how many there are. */
+  size: number;
+  layers: number;
 }
+
 
 /**
  * One `tsbuild build`: parse, plan, execute, then store the image, name it
  * and export it. The library entry point; the CLI only maps flags onto it.
+ *
+ * The whole build runs in a build session, which keeps garbage collection
+ * away from everything it reads and writes; the automatic limit is checked
+ * once the session is closed.
  */
 export async function build(opts: BuildOptions): Promise<BuildResult> {
+  if (opts.push && opts.tags.length === 0) throw new UserError('--push needs a name to push to: give -t NAME');
+  const started = performance.now();
+  const counted = countSteps(opts.progress);
+  opts = { ...opts, progress: counted.sink };
+  const cacheFrom = (opts.cacheFrom ?? []).map(parseCacheFrom);
+  const cacheTo = (opts.cacheTo ?? []).map(parseCacheTo);
+  const session = await BuildSession.open(opts.root, () =>
+    opts.progress({ type: 'info', message: 'waiting for a garbage collection of the store to finish' }),
+  );
+  let result: BuildResult;
+  try {
+    result = await buildInSession(opts, session, cacheFrom.length + cacheTo.length > 0 ? { cacheFrom, cacheTo } : undefined);
+  } finally {
+    await session.close();
+  }
+  if (opts.gc !== false) {
+    const report = await collectIfDue(opts.root, opts.gc ?? {});
+    if (report) {
+      opts.progress({ type: 'info', message: `garbage collection: removed ${report.records} cache records, freed ${humanSize(report.freed)}; the store takes ${humanSize(report.after)}` });
+    }
+  }
+  const { manifest, config, names, size, layers } = result;
+  const { steps, cached } = counted;
+  const seconds = (performance.now() - started) / 1000;
+  opts.progress({ type: 'result', result: { manifest: manifest.digest, config: config.digest, names, size, layers, steps, cached, seconds } });
+  return result;
+}
+
+/** Passes events on, counting the plan's steps and the cache hits for the summary. */
+function countSteps(sink: ProgressSink): { sink: ProgressSink; steps: number; cached: number } {
+  const counts = {
+    steps: 0,
+    cached: 0,
+    sink: (e: ProgressEvent): void => {
+      if (e.type === 'plan') counts.steps = e.steps;
+      else if (e.type === 'step-cached') counts.cached++;
+      sink(e);
+    },
+  };
+  return counts;
+}
+
+/** Opens each `--build-context NAME=DIR` as a build context of its own (with its own .dockerignore). */
+async function openNamedDirs(contexts: ReadonlyMap<string, NamedContext>, root: string): Promise<Map<string, BuildContext>> {
+  const out = new Map<string, BuildContext>();
+  for (const [name, c] of contexts) if (c.kind === 'dir') out.set(name, await BuildContext.open(c.dir, { root }));
+  return out;
+}
+
+interface CacheTransfer {
+  cacheFrom: ReturnType<typeof parseCacheFrom>[];
+  cacheTo: ReturnType<typeof parseCacheTo>[];
+}
+
+async function buildInSession(opts: BuildOptions, session: BuildSession, transfer: CacheTransfer | undefined): Promise<BuildResult> {
   const tags = opts.tags.map(parseReference);
   const store = new BlobStore(join(opts.root, 'blobs'));
   const images = new ImageStore(join(opts.root, 'images'));
-  const { plan, context } = await loadPlan({
+  const registry = new RegistrySession();
+  const platform = opts.platform ?? hostPlatform();
+  const resolveImage = withNamedContexts(
+    imageResolver(store, images, platform, opts.progress, { pull: opts.pull ?? false }),
+    opts.buildContexts ?? new Map(),
+    store,
+    platform,
+  );
+  const namedContexts = await openNamedDirs(opts.buildContexts ?? new Map(), opts.root);
+  const loaded = await loadPlan({
     contextDir: opts.contextDir,
     root: opts.root,
+    ...(opts.network !== undefined && { defaultNetwork: opts.network }),
+    namedContexts,
     ...(opts.dockerfile !== undefined && { dockerfile: opts.dockerfile }),
     buildArgs: opts.buildArgs,
     ...(opts.target !== undefined && { target: opts.target }),
-    ...(opts.platform !== undefined && { platform: opts.platform }),
+    platform,
     store,
     images,
     progress: opts.progress,
+    resolveImage,
   });
+  const { plan, context } = loaded;
+  opts.progress({ type: 'plan', steps: plan.stages.reduce((n, s) => n + s.steps.length, 0) });
+  let cache: BuildCache;
+  let description;
+  let built;
+  try {
+    const ignored = ignoredKeys(plan, opts.noCache, opts.noCacheFilter ?? [], loaded.stageNames);
+    const remotes = transfer ? await importCaches(transfer.cacheFrom, store, opts.progress, registry) : [];
+    cache = new BuildCache({ root: opts.root, store: new CacheStore(opts.root, store), blobs: store, ignore: (key) => ignored(key) !== undefined, remotes });
+    description = await describeLoaded(loaded, opts.buildArgs, opts.target);
+    if (opts.explain) {
+      const lines = await explainPlan(loaded, { root: opts.root, buildArgs: opts.buildArgs, ...(opts.target !== undefined && { target: opts.target }), cache, ignored, description });
+      for (const line of lines) opts.progress({ type: 'info', message: `cache miss: ${line}` });
+      if (lines.length === 0) opts.progress({ type: 'info', message: 'every step is cached' });
+    }
+    built = await executePlan(plan, {
+      root: opts.root,
+      session,
+      runtime: opts.runtime ?? runtimeFromEnv(),
+      store,
+      cache,
+      context,
+      namedContexts,
+      secrets: opts.secrets ?? new Map(),
+      ssh: opts.ssh ?? new Map(),
+      progress: opts.progress,
+      ...(opts.sourceDateEpoch !== undefined && { sourceDateEpoch: opts.sourceDateEpoch }),
+      ...(opts.compression && { compression: opts.compression }),
+      ...(opts.onAbortable && { onAbortable: opts.onAbortable }),
+    });
+  } finally {
+    await context.close();
+    for (const c of namedContexts.values()) await c.close();
+  }
 
-  const result = await executePlan(plan, {
-    root: opts.root,
-    store,
-    context,
-    secrets: opts.secrets ?? new Map(),
-    ssh: opts.ssh ?? new Map(),
-    progress: opts.progress,
-    noCache: opts.noCache,
-    ...(opts.sourceDateEpoch !== undefined && { sourceDateEpoch: opts.sourceDateEpoch }),
-    ...(opts.compression && { compression: opts.compression }),
-    ...(opts.onAbortable && { onAbortable: opts.onAbortable }),
-  }).finally(() => context.close());
-
-  const stored = await storeImage(store, result.config, result.layers, opts.compression ? { compression: opts.compression } : {});
+  // hits imported with --cache-from name layers that may not be here yet
+  for (const layer of built.layers) await cache.ensureBlob(layer);
+  if (opts.labels && opts.labels.size > 0) {
+    built.config = { ...built.config, config: { ...built.config.config, Labels: { ...built.config.config?.Labels, ...Object.fromEntries(opts.labels) } } };
+  }
+  const stored = await storeImage(store, built.config, built.layers, opts.compression ? { compression: opts.compression } : {});
   opts.progress({ type: 'info', message: `writing image ${stored.config.digest}` });
-  opts.progress({ type: 'info', message: `manifest ${stored.manifest.digest}` });
   for (const ref of tags) {
     await images.tag(ref, stored.manifest);
     opts.progress({ type: 'info', message: `naming to ${formatReference(ref)}` });
+  }
+  if (opts.push) {
+    await pushImage(store, stored.manifest, tags, { session: registry, knownLocations: await blobLocations(store, images), onProgress: pushEvents(opts.progress) });
   }
   await exportOutputs(opts.outputs, {
     store,
@@ -94,5 +244,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     progress: opts.progress,
     ...(opts.sourceDateEpoch !== undefined && { sourceDateEpoch: opts.sourceDateEpoch }),
   });
-  return stored;
+  await new BuildHistory(opts.root).save(description);
+  if (transfer) await exportCaches(transfer.cacheTo, plan, cache, store, opts.progress, registry);
+  const { layers } = await store.readJson<Manifest>(stored.manifest.digest);
+  return { ...stored, names: tags.map(formatReference), size: layers.reduce((n, l) => n + l.size, 0), layers: layers.length };
 }

@@ -22,6 +22,8 @@ export interface ExecuteOptions {
   store: BlobStore;
   cache: BuildCache;
   context: BuildContext;
+  /** `--build-context NAME=DIR`, opened. */
+  namedContexts?: ReadonlyMap<string, BuildContext>;
   secrets: ReadonlyMap<string, SecretSource>;
   ssh: ReadonlyMap<string, string>;
   progress: ProgressSink;
@@ -54,6 +56,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Sta
     ),
     runner: new ContainerRunner(opts.session, opts.root, opts.runtime),
     context: opts.context,
+    ...(opts.namedContexts && { namedContexts: opts.namedContexts }),
     root: opts.root,
     scratch,
     secrets: opts.secrets,

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { BuildContext } from '../context/build-context.ts';
+import type { NetworkMode } from '../executor/runtime-spec.ts';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors.ts';
 import type { BlobStore } from '../image/blob-store.ts';
@@ -28,6 +29,10 @@ export interface LoadPlanOptions {
   progress: ProgressSink;
   /** How FROM and `COPY --from` images are found; default `imageResolver` (local store, then registry). */
   resolveImage?: ImageResolver;
+  /** `--network`: the network of RUN steps that do not say. */
+  defaultNetwork?: NetworkMode;
+  /** `--build-context NAME=DIR`, opened. */
+  namedContexts?: ReadonlyMap<string, BuildContext>;
 }
 
 /** A planned build, with the context it read (still open) and what the cache history needs. */
@@ -63,6 +68,8 @@ export async function loadPlan(opts: LoadPlanOptions): Promise<LoadedPlan> {
       context,
       resolveImage: opts.resolveImage ?? imageResolver(opts.store, opts.images, platform, opts.progress),
       fetchUrl: (url, checksum) => fetchUrl(opts.store, url, checksum),
+      ...(opts.defaultNetwork !== undefined && { defaultNetwork: opts.defaultNetwork }),
+      ...(opts.namedContexts && { namedContexts: opts.namedContexts }),
     });
     for (const warning of plan.warnings) opts.progress({ type: 'info', message: `warning: ${warning}` });
     const stageNames = ast.instructions.flatMap((i) => (i.kind === 'FROM' && i.stageName ? [i.stageName.value.toLowerCase()] : []));

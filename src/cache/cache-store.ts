@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlobStore } from '../image/blob-store.ts';
 import type { Digest, Layer } from '../image/oci.ts';
@@ -12,14 +12,24 @@ export interface CacheRecord {
   snapshot?: string;
 }
 
+/** A record as stored, with when a build last used it (the file's mtime). */
+export interface StoredRecord {
+  record: CacheRecord;
+  lastUsedMs: number;
+}
+
+const SUFFIX = '.json';
+const KEY_FILE = /^[a-f0-9]{64}\.json$/;
+
 /**
  * Cache records under `cache/<key hex>.json`: a step's key (decided by the
  * planner) → the layer it produced. A record is only trusted while the blob
  * it names is still in the blob store; records are written to a temp file and
- * renamed, so readers never see half a record.
+ * renamed, so readers never see half a record. A hit touches the file, so
+ * its mtime says when a build last used it (what garbage collection goes by).
  */
 export class CacheStore {
-  private readonly dir: string;
+  readonly dir: string;
 
   constructor(
     root: string,
@@ -28,26 +38,65 @@ export class CacheStore {
     this.dir = join(root, 'cache');
   }
 
+  /** The record for `key` if it is usable (its blob present); marks it used. */
   async get(key: Digest): Promise<CacheRecord | undefined> {
-    let record: CacheRecord;
-    try {
-      record = JSON.parse(await readFile(this.file(key), 'utf8')) as CacheRecord;
-    } catch {
-      return undefined;
-    }
-    if (record.key !== key) return undefined;
+    const record = await this.read(key);
+    if (!record) return undefined;
     if (record.layer && !(await this.blobs.has(record.layer.descriptor.digest))) return undefined;
+    const now = new Date();
+    await utimes(this.file(key), now, now).catch(() => undefined);
     return record;
   }
 
+  /** The record for `key` as stored, without checking its blob or marking it used. */
+  async read(key: Digest): Promise<CacheRecord | undefined> {
+    try {
+      const record = JSON.parse(await readFile(this.file(key), 'utf8')) as CacheRecord;
+      return record.key === key ? record : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   async put(record: CacheRecord): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
     const tmp = `${this.file(record.key)}.${randomBytes(6).toString('hex')}.tmp`;
-    await writeFile(tmp, JSON.stringify(record));
+    await writeFile(tmp, JSON.stringify(record)).catch(async (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+      await mkdir(this.dir, { recursive: true });
+      await writeFile(tmp, JSON.stringify(record));
+    });
     await rename(tmp, this.file(record.key));
   }
 
+  async remove(key: Digest): Promise<void> {
+    await rm(this.file(key), { force: true });
+  }
+
+  /**
+   * Every record file: readable ones with their last use, and the names of
+   * files that are not records (temp files, corrupt records) in `junk`.
+   */
+  async list(): Promise<{ records: StoredRecord[]; junk: string[] }> {
+    const records: StoredRecord[] = [];
+    const junk: string[] = [];
+    let names: string[];
+    try {
+      names = (await readdir(this.dir, { withFileTypes: true })).filter((d) => !d.isDirectory()).map((d) => d.name);
+    } catch {
+      return { records, junk };
+    }
+    for (const name of names) {
+      const key: Digest = `sha256:${name.slice(0, -SUFFIX.length)}`;
+      const record = KEY_FILE.test(name) ? await this.read(key) : undefined;
+      const info = await stat(join(this.dir, name)).catch(() => undefined);
+      if (!info) continue;
+      if (record) records.push({ record, lastUsedMs: info.mtimeMs });
+      else junk.push(name);
+    }
+    return { records, junk };
+  }
+
   private file(key: Digest): string {
-    return join(this.dir, `${key.slice('sha256:'.length)}.json`);
+    return join(this.dir, `${key.slice('sha256:'.length)}${SUFFIX}`);
   }
 }

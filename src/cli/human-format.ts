@@ -1,20 +1,7 @@
 /**
- * Sizes and times as `docker images` and `docker history` print them:
- * decimal units with three significant digits (`1.23MB`), and times as
- * "N units ago".
+ * Times and tables as `docker images` and `docker history` print them (sizes
+ * are `humanSize` in src/progress/units.ts, shared with the progress display).
  */
-
-const UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
-
-export function humanSize(bytes: number): string {
-  let v = bytes;
-  let unit = 0;
-  while (v >= 1000 && unit < UNITS.length - 1) {
-    v /= 1000;
-    unit++;
-  }
-  return `${Number(v.toPrecision(3))}${UNITS[unit]}`;
-}
 
 /** `created` (RFC 3339) relative to `now`, e.g. `3 hours ago`; `N/A` when absent or unreadable. */
 export function humanAgo(created: string | undefined, now = Date.now()): string {

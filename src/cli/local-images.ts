@@ -13,11 +13,13 @@ import { ImageStore } from '../image/image-store.ts';
 import { MediaType, type Descriptor, type Digest } from '../image/oci.ts';
 import { formatReference, parseReference } from '../image/reference.ts';
 
+/** The blob store and the name store under one root. */
 export interface LocalStores {
   store: BlobStore;
   images: ImageStore;
 }
 
+/** The stores under `$TSBUILD_ROOT` (`blobs/`, `images/`). */
 export function localStores(root: string): LocalStores {
   return { store: new BlobStore(join(root, 'blobs')), images: new ImageStore(join(root, 'images')) };
 }

@@ -91,6 +91,15 @@ export class BuildContext {
     return digestSelection(selection);
   }
 
+  /**
+   * What the digest of a selection made by `select` covers, entry by entry
+   * (paths relative to the context root; files carry their sha256 once
+   * `digest` ran): what `--explain` compares to name the files that changed.
+   */
+  entriesOf(paths: readonly SelectedPath[]): ContextEntry[] {
+    return paths.flatMap((p) => this.entries.get(p) ?? []);
+  }
+
   /** Saves the stat cache and stops the hashing workers. */
   async close(): Promise<void> {
     await this.pool.close();

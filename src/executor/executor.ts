@@ -4,7 +4,7 @@ import { join, posix } from 'node:path';
 import type { BuildCache, StepClaim } from '../cache/build-cache.ts';
 import type { BuildContext } from '../context/build-context.ts';
 import { selectSources, type SelectedPath } from '../context/select.ts';
-import { UserError } from '../errors.ts';
+import { UserError, type SourceLocation } from '../errors.ts';
 import type { BlobStore } from '../image/blob-store.ts';
 import type { CompressionSpec } from '../image/compression.ts';
 import { writeLayer, type WriteLayerOptions } from '../image/layer-writer.ts';
@@ -28,6 +28,8 @@ export interface ExecutorDeps {
   snapshotter: Snapshotter;
   runner: ContainerRunner;
   context: BuildContext;
+  /** `--build-context NAME=DIR`, opened. */
+  namedContexts?: ReadonlyMap<string, BuildContext>;
   /** `$TSBUILD_ROOT`, for persistent cache mounts. */
   root: string;
   /** Scratch dirs that live as long as the build session. */
@@ -226,7 +228,8 @@ export class Executor {
     } catch (e) {
       await mounts?.release();
       await snap.release(false);
-      this.deps.progress({ type: 'step-error', id, message: e instanceof UserError ? e.message : String(e) });
+      const exitCode = e instanceof RunFailed ? e.exitCode : undefined;
+      this.deps.progress({ type: 'step-error', id, message: e instanceof UserError ? e.message : String(e), ...(exitCode !== undefined && { exitCode }) });
       throw e;
     }
     this.deps.progress({ type: 'step-done', id, seconds: (performance.now() - t0) / 1000 });
@@ -260,6 +263,7 @@ export class Executor {
   /** The host dir a `--from` (or a bind mount's `from`) names: the context, or a read-only view of a stage or image. */
   private async sourceDir(root: SourceRoot): Promise<string> {
     if (root.kind === 'context') return this.deps.context.dir;
+    if (root.kind === 'named') return this.namedContext(root.name).dir;
     const key = root.kind === 'stage' ? `stage ${root.stage}` : root.image.manifest.digest;
     let view = this.views.get(key);
     if (!view) {
@@ -272,6 +276,12 @@ export class Executor {
     return (await view).rootfs;
   }
 
+  private namedContext(name: string): BuildContext {
+    const c = this.deps.namedContexts?.get(name);
+    if (!c) throw new Error(`named context ${name} is not open`);
+    return c;
+  }
+
   /** COPY/ADD and WORKDIR: file operations in the step's rootfs. */
   private async apply(step: Step, op: Exclude<StepOp, { op: 'run' }>, snap: ActiveSnapshot, lowers: readonly Lower[]): Promise<void> {
     if (op.op === 'mkdir') {
@@ -282,7 +292,7 @@ export class Executor {
     // without --chown, context files become root's and files from a stage or image keep their owners, as BuildKit does
     const owner = op.chown
       ? await this.ownerFor(op.chown, op.link ? lowers : undefined, snap.rootfs, step)
-      : op.from.kind === 'context'
+      : op.from.kind === 'context' || op.from.kind === 'named'
         ? { uid: 0, gid: 0 }
         : undefined;
     const request = {
@@ -295,8 +305,13 @@ export class Executor {
     };
     if (op.sources.length > 0) {
       const srcRoot = await this.sourceDir(op.from);
+      const from = op.from;
       const select = (sources: string[]): Promise<SelectedPath[]> =>
-        op.from.kind === 'context' ? this.deps.context.select(sources, step.location) : selectSources(srcRoot, sources, step.location);
+        from.kind === 'context'
+          ? this.deps.context.select(sources, step.location)
+          : from.kind === 'named'
+            ? this.namedContext(from.name).select(sources, step.location)
+            : selectSources(srcRoot, sources, step.location);
       const filter = (selection: SelectedPath[]): SelectedPath[] =>
         op.exclude.length > 0 ? applyExcludes(srcRoot, selection, op.exclude, step.location) : selection;
       if (!op.parents) await copyIntoRootfs({ ...request, srcRoot, selection: filter(await select(op.sources)) });
@@ -371,8 +386,19 @@ export class Executor {
     if (code !== 0) {
       const shown = op.args.join(' ');
       const last = tail.length ? `; last output: ${tail.join(' | ')}` : '';
-      throw new UserError(`RUN failed: "${shown}" exited with code ${code}${last}`, step.location);
+      throw new RunFailed(`RUN failed: "${shown}" exited with code ${code}${last}`, step.location, code);
     }
+  }
+}
+
+/** A RUN whose command exited non-zero: the user's error, with the exit code for the progress display. */
+class RunFailed extends UserError {
+  constructor(
+    message: string,
+    location: SourceLocation,
+    readonly exitCode: number,
+  ) {
+    super(message, location);
   }
 }
 

@@ -13,10 +13,12 @@ export function digestOf(bytes: Uint8Array | string): Digest {
 
 const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 
+/** Whether `s` is a well-formed sha256 digest (lowercase hex, as the spec requires). */
 export function isDigest(s: string): s is Digest {
   return DIGEST_RE.test(s);
 }
 
+/** What a write stored: the digest and byte length of the blob. */
 export interface StoredBlob {
   digest: Digest;
   size: number;
@@ -40,6 +42,7 @@ export class BlobStore {
     return join(this.root, 'sha256', digest.slice('sha256:'.length));
   }
 
+  /** Whether the blob is in the store. */
   async has(digest: Digest): Promise<boolean> {
     try {
       await stat(this.path(digest));
@@ -49,6 +52,7 @@ export class BlobStore {
     }
   }
 
+  /** The stored blob's length in bytes. */
   async size(digest: Digest): Promise<number> {
     return (await stat(this.path(digest))).size;
   }
@@ -121,6 +125,7 @@ export class BlobStore {
     return bytes;
   }
 
+  /** A small blob parsed as JSON, its digest verified. */
   async readJson<T>(digest: Digest): Promise<T> {
     return JSON.parse((await this.readBytes(digest)).toString('utf8')) as T;
   }

@@ -17,10 +17,12 @@ import { UserError } from '../errors.ts';
 import { MediaType } from './oci.ts';
 import { parallelGzip } from './parallel-gzip.ts';
 
+/** A layer compression algorithm, as `--compression` names it. */
 export type Compression = 'gzip' | 'zstd' | 'none';
 
-export const COMPRESSIONS: readonly Compression[] = ['gzip', 'zstd', 'none'];
+const COMPRESSIONS: readonly Compression[] = ['gzip', 'zstd', 'none'];
 
+/** An algorithm and, optionally, its level. */
 export interface CompressionSpec {
   compression: Compression;
   /** Algorithm-specific; the algorithm's default when absent. */

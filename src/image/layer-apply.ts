@@ -1,9 +1,9 @@
 /**
- * Unpacks a layer tar (plain or gzip, recognised by magic bytes) into a
+ * Unpacks a layer tar (plain, gzip or zstd, recognised by magic bytes) into a
  * directory, safely, and returns the diffId computed over the uncompressed
  * bytes.
  *
- * `applyLayer(source, targetDir, { whiteouts, expectDiffId })`:
+ * `applyLayer(source, targetDir, { whiteouts, expectDiffId, scope })`:
  *
  * - `whiteouts: 'overlay'` — `targetDir` is an empty dir that will be an
  *   overlayfs lower dir holding exactly this layer. OCI whiteouts become

@@ -24,7 +24,8 @@
  * fresh buffers, never reused, so consumers may hold on to them. The xattr
  * listing (one `getfattr` process, needed before the first header) runs
  * while the walk goes ahead, reading small files into memory (at most 32 MiB)
- * so that the wait is not idle.
+ * so that the wait is not idle. (Reading files on a worker thread was tried:
+ * on a busy two-core machine its hand-offs cost more than they saved.)
  */
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
@@ -41,22 +42,36 @@ const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE_MARKER = '.wh..wh..opq';
 /** Bytes per emitted chunk: equal to the gzip block size, so blocks need no copying. */
 const CHUNK = 1024 * 1024;
-/** While `getfattr` runs, entries are walked ahead, small files read too, within these bounds. */
-const LOOKAHEAD_ENTRIES = 100_000;
-const PREFETCH_BYTES = 32 * 1024 * 1024;
-const PREFETCH_FILE = 256 * 1024;
+/**
+ * While `getfattr` runs, the walk goes ahead (at most this many entries),
+ * reading small files into memory (at most this many bytes in all).
+ */
+const AHEAD_ENTRIES = 100_000;
+const AHEAD_BYTES = 32 * 1024 * 1024;
+const SMALL_FILE = 256 * 1024;
 /** Entries walked between looks at whether `getfattr` is done. */
 const SLICE = 256;
 
 type Kind = 'dir' | 'file' | 'symlink' | 'fifo' | 'char' | 'block' | 'whiteout';
+
+/** The lstat fields a tar entry needs (kept instead of whole Stats objects: many entries may wait). */
+interface Meta {
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtimeMs: number;
+  nlink: number;
+  rdev: number;
+}
 
 interface Entry {
   abs: string;
   /** The name in the tar (directories end with `/`). */
   path: string;
   kind: Kind;
-  st: Stats;
-  /** The contents of a small file, read ahead. */
+  st: Meta;
+  /** A small file's contents, read ahead. */
   data?: Buffer;
 }
 
@@ -71,23 +86,23 @@ export async function* layerTar(diffDir: string, opts: LayerTarOptions = {}): As
   void xattrsPending.then(() => (listed = true), () => (listed = true));
   const entries = walk(root, '');
   const ahead: Entry[] = [];
-  let budget = PREFETCH_BYTES;
+  let budget = AHEAD_BYTES;
   let walked = false;
   // Useful work while getfattr runs in its own process: walk and read ahead,
   // letting the event loop take getfattr's output between slices.
-  while (!listed && !walked && ahead.length < LOOKAHEAD_ENTRIES) {
-    for (let i = 0; i < SLICE; i++) {
+  while (!listed && !walked && ahead.length < AHEAD_ENTRIES) {
+    for (let i = 0; i < SLICE && !walked; i++) {
       const r = entries.next();
       if (r.done) {
         walked = true;
-        break;
+      } else {
+        const e = r.value;
+        if (e.kind === 'file' && e.st.size <= Math.min(budget, SMALL_FILE)) {
+          e.data = readWhole(e.abs, e.st.size);
+          budget -= e.st.size;
+        }
+        ahead.push(e);
       }
-      const e = r.value;
-      if (e.kind === 'file' && e.st.nlink === 1 && e.st.size <= Math.min(budget, PREFETCH_FILE)) {
-        e.data = readWhole(e.abs, e.st.size);
-        budget -= e.st.size;
-      }
-      ahead.push(e);
     }
     await new Promise((resolve) => setImmediate(resolve));
   }
@@ -147,7 +162,7 @@ function* walk(abs: string, rel: string): Generator<Entry> {
       throw new UserError(`${childAbs}: file names starting with ${WHITEOUT_PREFIX} are reserved for whiteouts`);
     }
     const tarName = whiteout ? WHITEOUT_PREFIX + name : name;
-    children.push({ abs: childAbs, path: rel + tarName, kind: whiteout ? 'whiteout' : kindOf(st), st, key: tarName });
+    children.push({ abs: childAbs, path: rel + tarName, kind: whiteout ? 'whiteout' : kindOf(st), st: meta(st), key: tarName });
   }
   children.sort(byNameBytes);
   for (const c of children) {
@@ -159,6 +174,10 @@ function* walk(abs: string, rel: string): Generator<Entry> {
       yield c;
     }
   }
+}
+
+function meta(st: Stats): Meta {
+  return { mode: st.mode, uid: st.uid, gid: st.gid, size: st.size, mtimeMs: st.mtimeMs, nlink: st.nlink, rdev: st.rdev };
 }
 
 function kindOf(st: Stats): Kind {
@@ -228,7 +247,7 @@ class TarWriter {
     return this.file !== undefined;
   }
 
-  root(abs: string, st: Stats): void {
+  root(abs: string, st: Meta): void {
     if (this.opaque(this.overlayChecked(abs))) this.marker(OPAQUE_MARKER, st);
   }
 
@@ -308,13 +327,13 @@ class TarWriter {
   }
 
   /** Whole seconds, clamped to SOURCE_DATE_EPOCH. */
-  private mtime(st: Stats): number {
+  private mtime(st: Meta): number {
     const mtime = Math.floor(st.mtimeMs / 1000);
     return this.epoch !== undefined ? Math.min(mtime, this.epoch) : mtime;
   }
 
   /** A whiteout or opaque marker: an empty root-owned file with mode 0. */
-  private marker(path: string, st: Stats): void {
+  private marker(path: string, st: Meta): void {
     this.header({ path, type: 'file', mode: 0, uid: 0, gid: 0, size: 0, mtime: this.mtime(st) });
   }
 

@@ -10,12 +10,11 @@
  * level 6 on every core; see `compression.ts` for the others.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { BlobStore } from './blob-store.ts';
 import { compressor, layerMediaType, type CompressionSpec } from './compression.ts';
-import { tap } from './hash-tap.ts';
+import { tap, writeSyncTo } from './stream-stages.ts';
 import { layerTar } from './layer-tar.ts';
 import type { Digest, Layer } from './oci.ts';
 
@@ -39,7 +38,7 @@ export async function writeLayer(diffDir: string, store: BlobStore, opts: WriteL
       tap(diffHash),
       compressor(spec),
       tap(blobHash, (n) => (size += n)),
-      createWriteStream(tmp),
+      (chunks: AsyncIterable<Buffer>) => writeSyncTo(tmp, chunks),
     );
     const digest: Digest = `sha256:${blobHash.digest('hex')}`;
     await store.commitTemp(tmp, digest);

@@ -8,14 +8,13 @@
  * bytes are the same); without `spec` that relabelling is all that happens.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { UserError } from '../errors.ts';
 import type { BlobStore } from './blob-store.ts';
 import { compressor, layerMediaType, type CompressionSpec } from './compression.ts';
 import { decompressed } from './decompress.ts';
-import { tap } from './hash-tap.ts';
+import { tap, writeSyncTo } from './stream-stages.ts';
 import { MediaType, type Digest, type Layer } from './oci.ts';
 
 export async function recompressLayers(store: BlobStore, layers: readonly Layer[], spec?: CompressionSpec): Promise<Layer[]> {
@@ -42,7 +41,7 @@ async function recompress(store: BlobStore, layer: Layer, spec: CompressionSpec)
       tap(diffHash),
       compressor(spec),
       tap(blobHash, (n) => (size += n)),
-      createWriteStream(tmp),
+      (chunks: AsyncIterable<Buffer>) => writeSyncTo(tmp, chunks),
     );
     const diffId: Digest = `sha256:${diffHash.digest('hex')}`;
     if (diffId !== layer.diffId) throw new UserError(`layer ${layer.descriptor.digest} does not match its diffId ${layer.diffId}`);

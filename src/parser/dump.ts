@@ -45,8 +45,13 @@ function argumentsOf(node: SyntaxNode): string[] {
   }
 }
 
-/** Go's strconv.Quote: `\xHH` for control bytes, `\uHHHH` for non-printable runes, printable Unicode kept. */
-export function goQuote(s: string): string {
+/**
+ * Go's strconv.Quote: `\xHH` for control bytes, `\uHHHH` for non-printable
+ * runes, printable Unicode kept. A lone surrogate (only a JSON `\ud800`
+ * escape makes one) prints as U+FFFD, the character Go's JSON decoder puts
+ * in its place.
+ */
+function goQuote(s: string): string {
   let out = '"';
   for (const ch of s) {
     const cp = ch.codePointAt(0) ?? 0;
@@ -54,7 +59,7 @@ export function goQuote(s: string): string {
     if (named !== undefined) out += named;
     else if (cp < 0x20 || cp === 0x7f) out += `\\x${hex(cp, 2)}`;
     else if (cp < 0x7f) out += ch;
-    else if (cp >= 0xd800 && cp <= 0xdfff) out += '\\ufffd';
+    else if (cp >= 0xd800 && cp <= 0xdfff) out += '\uFFFD';
     else if (isPrintable(ch)) out += ch;
     else if (cp < 0x10000) out += `\\u${hex(cp, 4)}`;
     else out += `\\U${hex(cp, 8)}`;

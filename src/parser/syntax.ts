@@ -83,24 +83,17 @@ function readNode(physical: PhysicalInstruction, source: SourceText, escapeChar:
  * that `ONBUILD ONBUILD …` cannot exhaust the stack.
  */
 function readInstruction(text: ArgText, range: Range): SyntaxNode {
-  const chain: SyntaxNode[] = [];
-  let current = text;
-  for (;;) {
-    const node = readHeader(current, range);
-    chain.push(node);
-    if (node.keyword.value.toLowerCase() !== 'onbuild' || node.rest.start >= node.rest.end) {
-      if (node.keyword.value.toLowerCase() !== 'onbuild') node.args = parseArguments(node.keyword.value.toLowerCase(), node.rest);
-      break;
+  const top = readHeader(text, range);
+  for (let node = top; ; ) {
+    const keyword = node.keyword.value.toLowerCase();
+    if (keyword !== 'onbuild') {
+      node.args = parseArguments(keyword, node.rest);
+      return top;
     }
-    current = node.rest;
+    if (node.rest.start >= node.rest.end) return top;
+    node.nested = readHeader(node.rest, range);
+    node = node.nested;
   }
-  for (let i = chain.length - 1; i > 0; i--) {
-    const parent = chain[i - 1];
-    if (parent) parent.nested = chain[i];
-  }
-  const top = chain[0];
-  if (!top) throw new Error('unreachable: an instruction has a keyword');
-  return top;
 }
 
 /** The keyword (up to the first blank) and the flags; arguments are filled in by the caller. */

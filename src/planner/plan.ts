@@ -60,7 +60,12 @@ export interface PlannedHistory {
 }
 
 /** Where COPY, ADD or a bind mount reads from. */
-export type SourceRoot = { kind: 'context' } | { kind: 'stage'; stage: number } | { kind: 'image'; image: ResolvedImage };
+export type SourceRoot =
+  | { kind: 'context' }
+  | { kind: 'stage'; stage: number }
+  | { kind: 'image'; image: ResolvedImage }
+  /** A `--build-context NAME=DIR`. */
+  | { kind: 'named'; name: string };
 
 /** A RUN `--mount`, resolved. Secret values never appear here, only their ids. */
 export type PlannedMount =

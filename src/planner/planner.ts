@@ -1,4 +1,5 @@
 import type { BuildContext } from '../context/build-context.ts';
+import type { NetworkMode } from '../executor/runtime-spec.ts';
 import { UserError, type SourceLocation } from '../errors.ts';
 import type { Platform } from '../image/oci.ts';
 import type { Dockerfile, FromInstruction, Instruction } from '../parser/ast.ts';
@@ -17,6 +18,10 @@ export interface PlanOptions {
   context: ContextReader;
   /** Looks up a base image (local store first, then its registry). */
   resolveImage: (name: string, where: SourceLocation) => Promise<ResolvedImage>;
+  /** `--network`: the network of RUN steps that do not say (`default` when absent). */
+  defaultNetwork?: NetworkMode;
+  /** `--build-context NAME=DIR`: directories `COPY --from=NAME` and `RUN --mount=from=NAME` read, as a build context each. */
+  namedContexts?: ReadonlyMap<string, ContextReader>;
   /** Downloads an ADD URL (verifying `checksum` when given) so its content can key the step. */
   fetchUrl: (url: string, checksum: string | undefined) => Promise<FetchedUrl>;
 }

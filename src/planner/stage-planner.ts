@@ -90,7 +90,9 @@ export async function planStage(index: number, raw: RawStage, ctx: StageContext)
     history.push({ entry: { created_by: createdBy, comment: COMMENT }, ...(withStep && { step: steps.length - 1 }) });
   };
 
-  const sourceRoot = async (ref: string, ins: Instruction): Promise<{ root: SourceRoot; key: string; parents: string[] }> => {
+  const sourceRoot = async (ref: string, ins: Instruction, sources: string[]): Promise<{ root: SourceRoot; key: string; parents: string[] }> => {
+    const named = opts.namedContexts?.get(ref);
+    if (named) return { root: { kind: 'named', name: ref }, key: await named.digest(await named.select(sources, where(ins))), parents: [] };
     const dep = ctx.lookup.byRef(ref, index);
     if (dep !== undefined) {
       const planned = ctx.lookup.planned.get(dep);
@@ -177,7 +179,7 @@ async function planRun(
   args: ArgScope,
   env: ReadonlyMap<string, string>,
   ctx: StageContext,
-  sourceRoot: (ref: string, ins: Instruction) => Promise<{ root: SourceRoot; key: string; parents: string[] }>,
+  sourceRoot: (ref: string, ins: Instruction, sources: string[]) => Promise<{ root: SourceRoot; key: string; parents: string[] }>,
 ): Promise<{ op: Extract<StepOp, { op: 'run' }>; inputs: Record<string, string>; parents: string[] }> {
   const x = (s: string): string => expandWord(s, env, ctx.df.escapeChar);
   const files: InlineFile[] = [];
@@ -208,7 +210,7 @@ async function planRun(
         const source = posix.normalize(`/${x(m.source ?? '/')}`);
         let from: SourceRoot = { kind: 'context' };
         if (m.from !== undefined) {
-          const r = await sourceRoot(x(m.from), ins);
+          const r = await sourceRoot(x(m.from), ins, [source === '/' ? '.' : source.slice(1)]);
           from = r.root;
           inputs[`mount${i}`] = r.key;
           parents.push(...r.parents);
@@ -243,7 +245,16 @@ async function planRun(
     }
   }
   return {
-    op: { op: 'run', args: argv, env: state.runEnv(args.values), user: state.user(), workdir: state.workdir(), network: ins.network, mounts, files },
+    op: {
+      op: 'run',
+      args: argv,
+      env: state.runEnv(args.values),
+      user: state.user(),
+      workdir: state.workdir(),
+      network: ins.network === 'default' ? (ctx.opts.defaultNetwork ?? 'default') : ins.network,
+      mounts,
+      files,
+    },
     inputs,
     parents,
   };
@@ -254,7 +265,7 @@ async function planCopy(
   state: StageState,
   env: ReadonlyMap<string, string>,
   ctx: StageContext,
-  sourceRoot: (ref: string, ins: Instruction) => Promise<{ root: SourceRoot; key: string; parents: string[] }>,
+  sourceRoot: (ref: string, ins: Instruction, sources: string[]) => Promise<{ root: SourceRoot; key: string; parents: string[] }>,
 ): Promise<{ op: Extract<StepOp, { op: 'copy' }>; inputs: Record<string, string>; parents: string[]; createdBy: string; name: string }> {
   const esc = ctx.df.escapeChar;
   const x = (w: Word): string => expandAt(w, env, esc, ctx.where);
@@ -287,7 +298,7 @@ async function planCopy(
   let from: SourceRoot = { kind: 'context' };
   const fromRef = ins.from ? x(ins.from) : undefined;
   if (fromRef !== undefined) {
-    const r = await sourceRoot(fromRef, ins);
+    const r = await sourceRoot(fromRef, ins, sources);
     from = r.root;
     inputs.from = r.key;
     parents.push(...r.parents);

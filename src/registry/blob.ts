@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { UserError } from '../errors.ts';
 import type { BlobStore } from '../image/blob-store.ts';
 import type { Descriptor } from '../image/oci.ts';
@@ -6,6 +7,14 @@ import type { RegistryTransport } from './transport.ts';
 
 /** See ResumableBody.chunks. */
 const COALESCE = 1 << 20;
+
+/**
+ * Pieces of COALESCE bytes read from the network ahead of the store. The
+ * store writes one piece at a time; without a read-ahead the download would
+ * stop during each disk write, and the event loop, with every layer waiting
+ * on its write, would sit idle.
+ */
+const READ_AHEAD = 8;
 
 export interface DownloadOptions {
   signal?: AbortSignal;
@@ -36,7 +45,8 @@ export async function downloadBlob(
   const what = `blob ${blob.digest}`;
   const body = new ResumableBody(transport, blob, what, opts);
   try {
-    await store.putStream(body.chunks(), { digest: blob.digest, size: blob.size });
+    const source = Readable.from(body.chunks(), { objectMode: true, highWaterMark: READ_AHEAD });
+    await store.putStream(source, { digest: blob.digest, size: blob.size });
   } catch (e) {
     // the store's own verdicts (digest or size mismatch) are about this blob: say which
     if (e instanceof UserError && !body.raised.has(e)) throw transport.fail(what, e.message);

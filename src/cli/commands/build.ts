@@ -1,87 +1,53 @@
 import type { Argv, CommandModule } from 'yargs';
-import { build } from '../../build/build.ts';
-import { UserError } from '../../errors.ts';
-import { parseCompression } from '../../image/compression.ts';
-import { plainRenderer } from '../../progress/plain.ts';
-import { parseBuildArgs } from '../build-args.ts';
-import { parseOutputSpec } from '../output-spec.ts';
-import { parseSecrets, parseSsh } from '../secret-spec.ts';
-import { defaultRoot } from '../root.ts';
+import { bool, oneOf, progressOption, quietOption, repeatable, rootOption, single, wholeNumber } from '../flags.ts';
 
-function sourceDateEpoch(flag: string | undefined): number | undefined {
-  const v = flag ?? process.env.SOURCE_DATE_EPOCH;
-  if (v === undefined || v === '') return undefined;
-  if (!/^\d+$/.test(v)) throw new UserError(`invalid SOURCE_DATE_EPOCH ${JSON.stringify(v)}: expected seconds since 1970`);
-  return Number(v);
-}
+const NETWORKS = ['default', 'none', 'host'] as const;
 
 const builder = (y: Argv) =>
   y
-    .positional('context', { type: 'string', default: '.', describe: 'build context directory' })
-    .option('file', { alias: 'f', type: 'string', describe: 'Dockerfile path (default CONTEXT/Dockerfile)' })
-    .option('tag', { alias: 't', type: 'string', array: true, nargs: 1, default: [] as string[], describe: 'name the image (repeatable)' })
-    .option('build-arg', { type: 'string', array: true, nargs: 1, default: [] as string[], describe: 'set a build-time variable NAME=VALUE' })
-    .option('target', { type: 'string', describe: 'build this stage' })
-    .option('no-cache', { type: 'boolean', default: false, describe: 'do not use the cache' })
+    .positional('context', { type: 'string', default: '.', describe: 'the build context: a directory, or - to read a tar context or a Dockerfile from stdin' })
+    .option('file', { alias: 'f', type: 'string', requiresArg: true, describe: 'the Dockerfile (default CONTEXT/Dockerfile); - reads it from stdin', coerce: single('--file') })
+    .option('build-arg', repeatable('set a build argument NAME=VALUE (NAME alone takes it from the environment)'))
+    .option('target', { type: 'string', requiresArg: true, describe: 'build this stage', coerce: single('--target') })
+    .option('platform', { type: 'string', requiresArg: true, describe: 'build for os/arch[/variant] (default: this machine)', coerce: single('--platform') })
+    .option('build-context', repeatable('an extra named context: NAME=docker-image://REF or NAME=oci-layout://DIR[:TAG]'))
+    .option('secret', repeatable('a secret for RUN --mount=type=secret: id=ID[,src=FILE|,env=VAR]'))
+    .option('ssh', repeatable('an SSH agent for RUN --mount=type=ssh: default or ID=SOCKET'))
+    .option('network', { type: 'string', default: 'default', describe: 'network of RUN steps: default, none or host', coerce: oneOf('--network', NETWORKS) })
+    .group(['file', 'build-arg', 'target', 'platform', 'build-context', 'secret', 'ssh', 'network'], 'Input:')
+    .option('tag', { alias: 't', ...repeatable('name the image NAME[:TAG] (repeatable)') })
+    .option('label', repeatable('set an image label KEY=VALUE'))
+    .option('pull', { type: 'boolean', default: false, describe: 'pull base images even when the local store has them', coerce: bool })
+    .option('compression', { type: 'string', requiresArg: true, describe: 'layer compression: gzip (default), zstd or none', coerce: single('--compression') })
+    .option('compression-level', { type: 'string', requiresArg: true, describe: 'gzip 0-9 (default 6), zstd 0-22 (default 3)', coerce: wholeNumber('--compression-level') })
+    .option('source-date-epoch', { type: 'string', requiresArg: true, describe: 'clamp timestamps to these seconds (default $SOURCE_DATE_EPOCH)', coerce: single('--source-date-epoch') })
+    .group(['tag', 'label', 'pull', 'compression', 'compression-level', 'source-date-epoch'], 'Image:')
     // Not `array`: yargs then refuses `-o -` (the filesystem as a tar on stdout); repeated flags still collect.
-    .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: 'type=local|tar|oci|docker,dest=PATH|- (repeatable; see docs)' })
-    .option('root', { type: 'string', default: defaultRoot(), describe: 'state directory ($TSBUILD_ROOT)' })
-    .option('secret', { type: 'string', array: true, nargs: 1, default: [] as string[], describe: 'a secret for RUN --mount=type=secret: id=X,src=FILE or id=X,env=VAR' })
-    .option('ssh', { type: 'string', array: true, nargs: 1, default: [] as string[], describe: 'an SSH agent for RUN --mount=type=ssh: default or id=SOCKET' })
-    .option('source-date-epoch', { type: 'string', describe: 'clamp timestamps (default $SOURCE_DATE_EPOCH)' })
-    .option('compression', { type: 'string', describe: 'layer compression: gzip (default), zstd or none' })
-    .option('compression-level', { type: 'number', describe: 'gzip 0-9 (default 6), zstd 0-22 (default 3)' });
+    .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: 'type=local|tar|oci|docker,dest=PATH|- (repeatable; see README)' })
+    .option('push', { type: 'boolean', default: false, describe: 'push the image to the registry of each -t name', coerce: bool })
+    .option('iidfile', { type: 'string', requiresArg: true, describe: 'write the image ID (config digest) to this file', coerce: single('--iidfile') })
+    .option('metadata-file', { type: 'string', requiresArg: true, describe: 'write the build result as JSON to this file', coerce: single('--metadata-file') })
+    .option('progress', progressOption)
+    .option('quiet', quietOption)
+    .group(['output', 'push', 'iidfile', 'metadata-file', 'progress', 'quiet'], 'Output:')
+    .option('no-cache', { type: 'boolean', default: false, describe: 'run every step', coerce: bool })
+    .option('no-cache-filter', repeatable('run the steps of these stages, whatever the cache holds'))
+    .option('cache-from', repeatable('import build cache from this source (type=registry,ref=REF ...)'))
+    .option('cache-to', repeatable('export build cache to this destination (type=registry,ref=REF ...)'))
+    .option('explain', { type: 'boolean', default: false, describe: 'say why each step that runs missed the cache', coerce: bool })
+    .option('root', rootOption)
+    .group(['no-cache', 'no-cache-filter', 'cache-from', 'cache-to', 'explain', 'root'], 'Cache and state:');
 
-type BuildArgv = ReturnType<typeof builder> extends Argv<infer T> ? T : never;
+/** The parsed flags of `tsbuild build`. */
+export type BuildArgv = ReturnType<typeof builder> extends Argv<infer T> ? T : never;
 
-/** `tsbuild [build] [CONTEXT]`: docker build's flags, mapped onto `build()`. */
+/**
+ * `tsbuild [build] [CONTEXT]`: docker build's flags, mapped onto `build()`
+ * (see `build-command.ts`, loaded only when a build runs).
+ */
 export const buildCommand: CommandModule<object, BuildArgv> = {
   command: ['build [context]', '$0'],
   describe: 'build an image from a Dockerfile',
   builder,
-  handler: async (argv) => {
-    const progress = plainRenderer((t) => process.stderr.write(t));
-    let abort: (() => Promise<void>) | undefined;
-    let interrupted = false;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (interrupted) process.exit(130);
-      interrupted = true;
-      process.stderr.write(`\n${signal}: stopping the build (again to quit at once)\n`);
-      void abort?.();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    const epoch = sourceDateEpoch(argv['source-date-epoch']);
-    const outputs = ([] as string[]).concat(argv.output ?? []).map(parseOutputSpec);
-    const compressionGiven = argv.compression !== undefined || argv['compression-level'] !== undefined;
-    const compression = compressionGiven ? parseCompression(argv.compression ?? 'gzip', argv['compression-level']) : undefined;
-    let result;
-    try {
-      result = await build({
-        contextDir: argv.context,
-        ...(argv.file !== undefined && { dockerfile: argv.file }),
-        root: argv.root,
-        tags: argv.tag,
-        buildArgs: parseBuildArgs(argv['build-arg']),
-        ...(argv.target !== undefined && { target: argv.target }),
-        noCache: argv['no-cache'],
-        outputs,
-        ...(compression && { compression }),
-        ...(epoch !== undefined && { sourceDateEpoch: epoch }),
-        secrets: parseSecrets(argv.secret),
-        ssh: parseSsh(argv.ssh),
-        progress,
-        onAbortable: (fn) => {
-          abort = fn;
-          if (interrupted) void fn();
-        },
-      });
-    } catch (e) {
-      if (!interrupted) throw e;
-      process.stderr.write('error: build interrupted\n');
-      process.exit(130);
-    }
-    // With an output on stdout, the digest must not end up inside the tar.
-    (outputs.some((o) => o.dest === '-') ? process.stderr : process.stdout).write(`${result.manifest.digest}\n`);
-  },
+  handler: async (argv) => (await import('../build-command.ts')).runBuild(argv),
 };

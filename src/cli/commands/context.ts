@@ -1,14 +1,12 @@
-import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { BuildContext } from '../../context/build-context.ts';
-import { explainPath } from '../../context/explain.ts';
+import { single } from '../flags.ts';
 import { UserError } from '../../errors.ts';
 
 const builder = (y: Argv) =>
   y
     .positional('dir', { type: 'string', default: '.', describe: 'build context directory' })
-    .option('file', { alias: 'f', type: 'string', describe: 'the Dockerfile (its <name>.dockerignore takes precedence)' })
-    .option('explain', { type: 'string', describe: 'say whether PATH is in the context, and which ignore-file line decided' })
+    .option('file', { alias: 'f', type: 'string', requiresArg: true, describe: 'the Dockerfile (its <name>.dockerignore takes precedence)', coerce: single('--file') })
+    .option('explain', { type: 'string', requiresArg: true, describe: 'say whether PATH is in the context, and which ignore-file line decided', coerce: single('--explain') })
     .option('list', { type: 'boolean', describe: 'print every path in the context, sorted' })
     .conflicts('explain', 'list');
 
@@ -27,6 +25,9 @@ export const contextCommand: CommandModule<object, ContextArgv> = {
   builder,
   handler: async (argv) => {
     if (argv.explain === undefined && !argv.list) throw new UserError('tsbuild context: give --explain PATH or --list');
+    const { resolve } = await import('node:path');
+    const { BuildContext } = await import('../../context/build-context.ts');
+    const { explainPath } = await import('../../context/explain.ts');
     const ctx = await BuildContext.open(argv.dir, { dockerfile: resolve(argv.file ?? resolve(argv.dir, 'Dockerfile')) });
     try {
       if (argv.explain !== undefined) {

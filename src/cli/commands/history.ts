@@ -1,17 +1,13 @@
 import type { Argv, CommandModule } from 'yargs';
-import { UserError } from '../../errors.ts';
-import { readImage } from '../../image/image-reader.ts';
-import { humanAgo, humanSize, table } from '../human-format.ts';
-import { findImage, localStores } from '../local-images.ts';
-import { defaultRoot } from '../root.ts';
+import { formatOption, rootOption } from '../flags.ts';
 
 const builder = (y: Argv) =>
   y
     .positional('image', { type: 'string', demandOption: true, describe: 'an image name, digest or ID' })
-    .option('root', { type: 'string', default: defaultRoot(), describe: 'state directory ($TSBUILD_ROOT)' })
-    .option('format', { type: 'string', describe: 'json: one JSON object per line' })
+    .option('format', formatOption)
     .option('no-trunc', { type: 'boolean', default: false, describe: 'do not truncate CREATED BY' })
-    .option('human', { alias: 'H', type: 'boolean', default: true, describe: 'sizes and dates in human-readable form' });
+    .option('human', { alias: 'H', type: 'boolean', default: true, describe: 'sizes and dates in human-readable form' })
+    .option('root', rootOption);
 
 type HistoryArgv = ReturnType<typeof builder> extends Argv<infer T> ? T : never;
 
@@ -21,14 +17,18 @@ const CREATED_BY_WIDTH = 45;
  * `tsbuild history IMAGE`: the image's build steps, newest first, like
  * `docker history`: created, created by, size (of the step's stored layer;
  * 0B for steps that added none) and comment. History entries without
- * `empty_layer` pair with the layers in order.
+ * `empty_layer` pair with the layers in order. `--format json`: one object
+ * per step with `id`, `created`, `createdBy`, `size`, `comment`.
  */
 export const historyCommand: CommandModule<object, HistoryArgv> = {
   command: 'history <image>',
   describe: 'show the build steps of a local image',
   builder,
   handler: async (argv) => {
-    if (argv.format !== undefined && argv.format !== 'json') throw new UserError(`unknown --format ${JSON.stringify(argv.format)}: only json`);
+    const { readImage } = await import('../../image/image-reader.ts');
+    const { humanSize } = await import('../../progress/units.ts');
+    const { humanAgo, table } = await import('../human-format.ts');
+    const { findImage, localStores } = await import('../local-images.ts');
     const stores = localStores(argv.root);
     const { descriptor } = await findImage(stores, argv.image);
     const { manifest, config, layers } = await readImage(stores.store, descriptor);

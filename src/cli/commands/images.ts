@@ -1,34 +1,35 @@
 import type { Argv, CommandModule } from 'yargs';
-import { UserError } from '../../errors.ts';
-import { parseReference } from '../../image/reference.ts';
-import { humanAgo, humanSize, table } from '../human-format.ts';
-import { listImages, localStores } from '../local-images.ts';
-import { defaultRoot } from '../root.ts';
+import { formatOption, rootOption } from '../flags.ts';
 
 const builder = (y: Argv) =>
   y
-    .option('root', { type: 'string', default: defaultRoot(), describe: 'state directory ($TSBUILD_ROOT)' })
-    .option('format', { type: 'string', describe: 'json: one JSON object per line' })
-    .option('no-trunc', { type: 'boolean', default: false, describe: 'show full image IDs' });
+    .option('format', formatOption)
+    .option('no-trunc', { type: 'boolean', default: false, describe: 'show full image IDs' })
+    .option('root', rootOption);
 
 type ImagesArgv = ReturnType<typeof builder> extends Argv<infer T> ? T : never;
 
 /**
  * `tsbuild images`: the named images of the local store, like `docker
  * images`: repository, tag, image ID (config digest), created, size (the sum
- * of the stored, compressed layers).
+ * of the stored, compressed layers). `--format json`: one object per image
+ * with `name`, `repository`, `tag`, `id`, `digest`, `created`, `size`.
  */
 export const imagesCommand: CommandModule<object, ImagesArgv> = {
   command: 'images',
   describe: 'list the images in the local store',
   builder,
   handler: async (argv) => {
-    if (argv.format !== undefined && argv.format !== 'json') throw new UserError(`unknown --format ${JSON.stringify(argv.format)}: only json`);
+    const { familiarName, parseReference } = await import('../../image/reference.ts');
+    const { humanSize } = await import('../../progress/units.ts');
+    const { humanAgo, table } = await import('../human-format.ts');
+    const { listImages, localStores } = await import('../local-images.ts');
     const rows = (await listImages(localStores(argv.root))).map((img) => {
       const ref = parseReference(img.name);
       return {
         name: img.name,
-        repository: `${ref.registry}/${ref.repository}`,
+        // As docker shows it: `app`, `team/app`, `host:5000/app`.
+        repository: familiarName({ registry: ref.registry, repository: ref.repository }),
         tag: ref.tag ?? '<none>',
         id: img.manifest.config.digest,
         digest: img.descriptor.digest,

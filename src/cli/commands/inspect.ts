@@ -1,12 +1,11 @@
 import type { Argv, CommandModule } from 'yargs';
-import { readImage } from '../../image/image-reader.ts';
-import { findImage, localStores } from '../local-images.ts';
-import { defaultRoot } from '../root.ts';
+import { oneOf, rootOption } from '../flags.ts';
 
 const builder = (y: Argv) =>
   y
     .positional('images', { type: 'string', array: true, demandOption: true, describe: 'image names, digests or IDs' })
-    .option('root', { type: 'string', default: defaultRoot(), describe: 'state directory ($TSBUILD_ROOT)' });
+    .option('format', { type: 'string', default: 'json', describe: 'json (the only form: a JSON array)', coerce: oneOf('--format', ['json'] as const) })
+    .option('root', rootOption);
 
 type InspectArgv = ReturnType<typeof builder> extends Argv<infer T> ? T : never;
 
@@ -20,6 +19,8 @@ export const inspectCommand: CommandModule<object, InspectArgv> = {
   describe: 'show the manifest and config of local images',
   builder,
   handler: async (argv) => {
+    const { readImage } = await import('../../image/image-reader.ts');
+    const { findImage, localStores } = await import('../local-images.ts');
     const stores = localStores(argv.root);
     const out = [];
     for (const input of argv.images) {

@@ -1,14 +1,15 @@
 import { createInterface } from 'node:readline/promises';
 import type { Argv, CommandModule } from 'yargs';
 import { UserError } from '../../errors.ts';
-import { login, normaliseRegistry } from '../../registry/client.ts';
+import { insecureRegistryOption } from '../flags.ts';
+import { readStdin } from '../stdin.ts';
 
 const builder = (y: Argv) =>
   y
     .positional('server', { type: 'string', default: 'docker.io', describe: 'registry host, e.g. 127.0.0.1:5000' })
     .option('username', { alias: 'u', type: 'string', describe: 'user name (asked for when omitted on a terminal)' })
     .option('password-stdin', { type: 'boolean', default: false, describe: 'read the password from stdin' })
-    .option('insecure-registry', { type: 'string', array: true, nargs: 1, default: [] as string[], describe: 'speak plain HTTP to this registry (repeatable)' });
+    .option('insecure-registry', insecureRegistryOption);
 
 type LoginArgv = ReturnType<typeof builder> extends Argv<infer T> ? T : never;
 
@@ -24,12 +25,13 @@ export const loginCommand: CommandModule<object, LoginArgv> = {
   describe: 'log in to a registry',
   builder,
   handler: async (argv) => {
+    const { login, normaliseRegistry } = await import('../../registry/client.ts');
     const registry = normaliseRegistry(argv.server);
     const tty = process.stdin.isTTY === true && !argv['password-stdin'];
     const username = argv.username ?? (tty ? await ask('Username: ') : undefined);
     if (!username) throw new UserError('login: give a username with -u');
     let password: string;
-    if (argv['password-stdin']) password = await readStdin();
+    if (argv['password-stdin']) password = (await readStdin()).toString('utf8').replace(/\r?\n$/, '');
     else if (tty) password = await askHidden('Password: ');
     else throw new UserError('login: stdin is not a terminal; pass the password on stdin with --password-stdin');
     const where = await login(registry, username, password, { insecureRegistries: argv['insecure-registry'] });
@@ -37,13 +39,6 @@ export const loginCommand: CommandModule<object, LoginArgv> = {
     process.stdout.write('Login Succeeded\n');
   },
 };
-
-/** All of stdin, less the line ending `echo` or a file adds. */
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
-}
 
 async function ask(question: string): Promise<string> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });

@@ -1,5 +1,4 @@
 import type { Argv, CommandModule } from 'yargs';
-import { logout, normaliseRegistry } from '../../registry/client.ts';
 
 const builder = (y: Argv) => y.positional('server', { type: 'string', default: 'docker.io', describe: 'registry host, e.g. 127.0.0.1:5000' });
 
@@ -11,6 +10,7 @@ export const logoutCommand: CommandModule<object, LogoutArgv> = {
   describe: 'forget the saved login for a registry',
   builder,
   handler: async (argv) => {
+    const { logout, normaliseRegistry } = await import('../../registry/client.ts');
     const registry = normaliseRegistry(argv.server);
     const removed = await logout(registry);
     process.stderr.write(removed ? `removed the login for ${registry}\n` : `not logged in to ${registry}\n`);

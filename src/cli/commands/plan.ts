@@ -1,21 +1,17 @@
-import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { loadPlan } from '../../build/load-plan.ts';
-import { BlobStore } from '../../image/blob-store.ts';
-import { ImageStore } from '../../image/image-store.ts';
 import type { Plan, StagePlan } from '../../planner/plan.ts';
-import { plainRenderer } from '../../progress/plain.ts';
-import { parseBuildArgs } from '../build-args.ts';
-import { defaultRoot } from '../root.ts';
+import { oneOf, progressOption, repeatable, rootOption, single } from '../flags.ts';
 
 const builder = (y: Argv) =>
   y
     .positional('context', { type: 'string', default: '.', describe: 'build context directory' })
-    .option('file', { alias: 'f', type: 'string', describe: 'Dockerfile path (default CONTEXT/Dockerfile)' })
-    .option('build-arg', { type: 'string', array: true, nargs: 1, default: [] as string[], describe: 'set a build-time variable NAME=VALUE' })
-    .option('target', { type: 'string', describe: 'plan this stage' })
-    .option('json', { type: 'boolean', default: false, describe: 'print the plan as JSON' })
-    .option('root', { type: 'string', default: defaultRoot(), describe: 'state directory ($TSBUILD_ROOT)' });
+    .option('file', { alias: 'f', type: 'string', requiresArg: true, describe: 'Dockerfile path (default CONTEXT/Dockerfile)', coerce: single('--file') })
+    .option('build-arg', repeatable('set a build argument NAME=VALUE'))
+    .option('target', { type: 'string', requiresArg: true, describe: 'plan this stage', coerce: single('--target') })
+    .option('format', { type: 'string', default: 'text', describe: 'text (an outline) or json (the whole plan)', coerce: oneOf('--format', ['text', 'json'] as const) })
+    .option('json', { type: 'boolean', default: false, describe: 'same as --format json' })
+    .option('progress', progressOption)
+    .option('root', rootOption);
 
 type PlanArgv = ReturnType<typeof builder> extends Argv<infer T> ? T : never;
 
@@ -42,23 +38,40 @@ function outline(plan: Plan): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** `tsbuild plan [CONTEXT]`: the layer DAG with its cache keys, without running anything. */
+/** `tsbuild plan [CONTEXT]`: the layer DAG with its cache keys, without running anything (base images are pulled when missing). */
 export const planCommand: CommandModule<object, PlanArgv> = {
   command: 'plan [context]',
   describe: 'show the build plan (the layer DAG and cache keys) without running it',
   builder,
   handler: async (argv) => {
-    const { plan, context } = await loadPlan({
-      contextDir: argv.context,
-      root: argv.root,
-      ...(argv.file !== undefined && { dockerfile: argv.file }),
-      buildArgs: parseBuildArgs(argv['build-arg']),
-      ...(argv.target !== undefined && { target: argv.target }),
-      store: new BlobStore(join(argv.root, 'blobs')),
-      images: new ImageStore(join(argv.root, 'images')),
-      progress: plainRenderer((t) => process.stderr.write(t)),
-    });
-    await context.close();
-    process.stdout.write(argv.json ? `${JSON.stringify(plan, null, 2)}\n` : outline(plan));
+    const { join, resolve } = await import('node:path');
+    const { loadPlan } = await import('../../build/load-plan.ts');
+    const { BlobStore } = await import('../../image/blob-store.ts');
+    const { ImageStore } = await import('../../image/image-store.ts');
+    const { createRenderer } = await import('../../progress/renderer.ts');
+    const { parseBuildArgs } = await import('../build-args.ts');
+    const { reportSettings } = await import('../error-report.ts');
+    reportSettings.baseDir = resolve(argv.context);
+    if (argv.file !== undefined) reportSettings.sources.set(argv.file, resolve(argv.file));
+    const renderer = createRenderer(argv.progress);
+    if (argv.progress === 'json') reportSettings.json = renderer.sink;
+    let loaded;
+    try {
+      loaded = await loadPlan({
+        contextDir: argv.context,
+        root: argv.root,
+        ...(argv.file !== undefined && { dockerfile: argv.file }),
+        buildArgs: parseBuildArgs(argv['build-arg']),
+        ...(argv.target !== undefined && { target: argv.target }),
+        store: new BlobStore(join(argv.root, 'blobs')),
+        images: new ImageStore(join(argv.root, 'images')),
+        progress: renderer.sink,
+      });
+    } finally {
+      renderer.finish({ failed: loaded === undefined });
+    }
+    await loaded.context.close();
+    const json = argv.json || argv.format === 'json';
+    process.stdout.write(json ? `${JSON.stringify(loaded.plan, null, 2)}\n` : outline(loaded.plan));
   },
 };

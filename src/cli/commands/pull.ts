@@ -1,17 +1,14 @@
-import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { BlobStore } from '../../image/blob-store.ts';
-import { ImageStore } from '../../image/image-store.ts';
-import { formatReference, parseReference } from '../../image/reference.ts';
-import { parsePlatform, pullImage, type PullProgress } from '../../registry/client.ts';
-import { defaultRoot } from '../root.ts';
+import { insecureRegistryOption, progressOption, quietOption, rootOption, single } from '../flags.ts';
 
 const builder = (y: Argv) =>
   y
     .positional('ref', { type: 'string', demandOption: true, describe: 'image to pull, e.g. 127.0.0.1:5000/busybox:1.35' })
-    .option('platform', { type: 'string', describe: 'os/arch[/variant] to take from a multi-platform image (default linux/amd64)' })
-    .option('insecure-registry', { type: 'string', array: true, nargs: 1, default: [] as string[], describe: 'speak plain HTTP to this registry (repeatable)' })
-    .option('root', { type: 'string', default: defaultRoot(), describe: 'state directory ($TSBUILD_ROOT)' });
+    .option('platform', { type: 'string', requiresArg: true, describe: 'os/arch[/variant] to take from a multi-platform image (default linux/amd64)', coerce: single('--platform') })
+    .option('insecure-registry', insecureRegistryOption)
+    .option('progress', progressOption)
+    .option('quiet', { ...quietOption, describe: 'print only the manifest digest (no progress)' })
+    .option('root', rootOption);
 
 type PullArgv = ReturnType<typeof builder> extends Argv<infer T> ? T : never;
 
@@ -25,42 +22,34 @@ export const pullCommand: CommandModule<object, PullArgv> = {
   describe: 'pull an image from its registry into the local store',
   builder,
   handler: async (argv) => {
+    const { join } = await import('node:path');
+    const { BlobStore } = await import('../../image/blob-store.ts');
+    const { ImageStore } = await import('../../image/image-store.ts');
+    const { formatReference, parseReference } = await import('../../image/reference.ts');
+    const { pullEvents } = await import('../../progress/registry-events.ts');
+    const { createRenderer } = await import('../../progress/renderer.ts');
+    const { parsePlatform, pullImage } = await import('../../registry/client.ts');
+    const { reportSettings } = await import('../error-report.ts');
     const ref = parseReference(argv.ref);
+    const platform = argv.platform !== undefined ? parsePlatform(argv.platform) : undefined;
     const store = new BlobStore(join(argv.root, 'blobs'));
     const images = new ImageStore(join(argv.root, 'images'));
     const name = formatReference(ref);
-    process.stderr.write(`pulling ${name}\n`);
-    const image = await pullImage(ref, store, {
-      ...(argv.platform !== undefined && { platform: parsePlatform(argv.platform) }),
-      insecureRegistries: argv['insecure-registry'],
-      onProgress: (e) => {
-        const line = describe(e);
-        if (line) process.stderr.write(`${line}\n`);
-      },
-    });
-    await images.tag(ref, image.manifest);
-    process.stderr.write(`${name}: pulled ${image.manifest.digest}\n`);
+    const renderer = createRenderer(argv.quiet ? 'quiet' : argv.progress, { title: 'Pulling' });
+    if (argv.progress === 'json' && !argv.quiet) reportSettings.json = renderer.sink;
+    renderer.sink({ type: 'info', message: `pulling ${name}` });
+    let image;
+    try {
+      image = await pullImage(ref, store, {
+        ...(platform && { platform }),
+        insecureRegistries: argv['insecure-registry'],
+        onProgress: pullEvents(renderer.sink, name),
+      });
+      await images.tag(ref, image.manifest);
+      renderer.sink({ type: 'info', message: `${name}: pulled ${image.manifest.digest}` });
+    } finally {
+      renderer.finish({ failed: image === undefined });
+    }
     process.stdout.write(`${image.manifest.digest}\n`);
   },
 };
-
-function describe(e: PullProgress): string | undefined {
-  switch (e.type) {
-    case 'manifest':
-      return `manifest ${e.descriptor.digest}`;
-    case 'layer-cached':
-      return `${short(e.digest)}: already present`;
-    case 'layer-done':
-      return `${short(e.digest)}: pulled ${megabytes(e.size)}`;
-    case 'layer-progress':
-      return undefined;
-  }
-}
-
-function short(digest: string): string {
-  return digest.slice(0, 'sha256:'.length + 12);
-}
-
-function megabytes(n: number): string {
-  return `${(n / 1e6).toFixed(1)} MB`;
-}

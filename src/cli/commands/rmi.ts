@@ -1,14 +1,12 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UserError } from '../../errors.ts';
-import { parseReference } from '../../image/reference.ts';
-import { findImage, localStores } from '../local-images.ts';
-import { defaultRoot } from '../root.ts';
+import { rootOption } from '../flags.ts';
 
 const builder = (y: Argv) =>
   y
     .positional('images', { type: 'string', array: true, demandOption: true, describe: 'image names, digests or IDs' })
     .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'remove every name of an image given by ID' })
-    .option('root', { type: 'string', default: defaultRoot(), describe: 'state directory ($TSBUILD_ROOT)' });
+    .option('root', rootOption);
 
 type RmiArgv = ReturnType<typeof builder> extends Argv<infer T> ? T : never;
 
@@ -22,6 +20,8 @@ export const rmiCommand: CommandModule<object, RmiArgv> = {
   describe: 'remove local image names',
   builder,
   handler: async (argv) => {
+    const { parseReference } = await import('../../image/reference.ts');
+    const { findImage, localStores } = await import('../local-images.ts');
     const stores = localStores(argv.root);
     for (const input of argv.images) {
       const { names } = await findImage(stores, input);

@@ -1,14 +1,12 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UserError } from '../../errors.ts';
-import { formatReference, parseReference } from '../../image/reference.ts';
-import { findImage, localStores } from '../local-images.ts';
-import { defaultRoot } from '../root.ts';
+import { rootOption } from '../flags.ts';
 
 const builder = (y: Argv) =>
   y
     .positional('source', { type: 'string', demandOption: true, describe: 'an image name, digest or ID' })
     .positional('target', { type: 'string', demandOption: true, describe: 'the new name' })
-    .option('root', { type: 'string', default: defaultRoot(), describe: 'state directory ($TSBUILD_ROOT)' });
+    .option('root', rootOption);
 
 type TagArgv = ReturnType<typeof builder> extends Argv<infer T> ? T : never;
 
@@ -18,6 +16,8 @@ export const tagCommand: CommandModule<object, TagArgv> = {
   describe: 'name a local image',
   builder,
   handler: async (argv) => {
+    const { formatReference, parseReference } = await import('../../image/reference.ts');
+    const { findImage, localStores } = await import('../local-images.ts');
     const stores = localStores(argv.root);
     const target = parseReference(argv.target);
     if (target.digest) throw new UserError(`cannot tag with a digest: ${argv.target}`);

@@ -14,7 +14,7 @@ import { parseMount } from './mount.ts';
  * shell form (invalid JSON is the shell form, as in BuildKit). No arguments
  * at all is an empty shell-form script pointing just past the keyword.
  */
-export function commandForm(node: SyntaxNode): CommandForm {
+function commandForm(node: SyntaxNode): CommandForm {
   const words = node.args.kind === 'words' ? node.args : { words: [], json: false };
   if (words.json) return { form: 'exec', args: words.words };
   const script = words.words[0] ?? { value: '', range: { start: node.keyword.range.end, end: node.keyword.range.end } };

@@ -1,0 +1,151 @@
+/**
+ * What `tsbuild build` does once its flags are parsed: checks every flag
+ * value before any work starts, sets up the progress display, reads stdin
+ * for `-`, runs `build()`, and reports the result (the manifest digest on
+ * stdout, `--iidfile`, `--metadata-file`). Loaded only when a build runs.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { build, type BuildOptions, type BuildResult } from '../build/build.ts';
+import { UserError } from '../errors.ts';
+import { parseCompression } from '../image/compression.ts';
+import { parseReference } from '../image/reference.ts';
+import { createRenderer } from '../progress/renderer.ts';
+import { closest } from '../parser/suggest.ts';
+import { parsePlatform } from '../registry/platform.ts';
+import { parseBuildArgs } from './build-args.ts';
+import { parseBuildContexts } from './build-context-spec.ts';
+import type { BuildArgv } from './commands/build.ts';
+import { COMMANDS } from './commands/index.ts';
+import { EXIT_INTERRUPTED, reportSettings } from './error-report.ts';
+import { STDIN_ARG } from './flags.ts';
+import { parseLabels } from './label-spec.ts';
+import { parseOutputSpec } from './output-spec.ts';
+import { checkResultPath, writeIidFile, writeMetadataFile } from './result-files.ts';
+import { parseSecrets, parseSsh } from './secret-spec.ts';
+import { contextFromStdin, dockerfileFromStdin, type StdinInput } from './stdin-context.ts';
+
+/** `--source-date-epoch`, else `$SOURCE_DATE_EPOCH`: whole seconds since 1970. */
+function sourceDateEpoch(flag: string | undefined): number | undefined {
+  const fromFlag = flag !== undefined;
+  const v = flag ?? process.env.SOURCE_DATE_EPOCH;
+  if (v === undefined || (v === '' && !fromFlag)) return undefined;
+  if (!/^\d+$/.test(v)) throw new UserError(`invalid ${fromFlag ? '--source-date-epoch' : 'SOURCE_DATE_EPOCH'} ${JSON.stringify(v)}: expected whole seconds since 1970`);
+  return Number(v);
+}
+
+function checkTags(tags: readonly string[]): void {
+  for (const t of tags) {
+    try {
+      parseReference(t);
+    } catch (e) {
+      throw e instanceof UserError ? new UserError(`invalid -t ${JSON.stringify(t)}: ${e.message.replace(/^invalid image reference "[^"]*": /, '')}`) : e;
+    }
+  }
+}
+
+/** The flags as `build()` options, every value checked; the context and Dockerfile are filled in later (stdin). */
+function buildOptions(argv: BuildArgv): Omit<BuildOptions, 'contextDir' | 'progress'> {
+  const stdinContext = argv.context === STDIN_ARG;
+  checkTags(argv.tag);
+  if (argv.platform !== undefined && argv.platform.includes(',')) throw new UserError(`invalid --platform ${JSON.stringify(argv.platform)}: one platform at a time`);
+  const platform = argv.platform !== undefined ? parsePlatform(argv.platform) : undefined;
+  const epoch = sourceDateEpoch(argv['source-date-epoch']);
+  const outputs = ([] as string[]).concat(argv.output ?? []).map(parseOutputSpec);
+  const level = argv['compression-level'];
+  const compression = argv.compression !== undefined || level !== undefined ? parseCompression(argv.compression ?? 'gzip', level) : undefined;
+  if (argv.push && argv.tag.length === 0) throw new UserError('--push needs a name to push to: give -t NAME');
+  if (argv.iidfile !== undefined) checkResultPath('--iidfile', argv.iidfile);
+  if (argv['metadata-file'] !== undefined) checkResultPath('--metadata-file', argv['metadata-file']);
+  if (!stdinContext && !existsSync(argv.context)) {
+    const guess = closest(argv.context, Object.keys(COMMANDS));
+    throw new UserError(`build context ${argv.context} does not exist`, undefined, guess ? { hint: `did you mean "tsbuild ${guess}"?` } : undefined);
+  }
+  if (stdinContext && argv.file === '-') throw new UserError('the context and the Dockerfile cannot both come from stdin (-)');
+  if ((stdinContext || argv.file === '-') && process.stdin.isTTY) {
+    throw new UserError('stdin is a terminal: pipe a Dockerfile or a context tar into "tsbuild build -"');
+  }
+  return {
+    root: argv.root,
+    tags: argv.tag,
+    buildArgs: parseBuildArgs(argv['build-arg']),
+    ...(argv.target !== undefined && { target: argv.target }),
+    noCache: argv['no-cache'],
+    noCacheFilter: argv['no-cache-filter'],
+    cacheFrom: argv['cache-from'],
+    cacheTo: argv['cache-to'],
+    explain: argv.explain,
+    outputs,
+    ...(compression && { compression }),
+    ...(epoch !== undefined && { sourceDateEpoch: epoch }),
+    ...(platform && { platform }),
+    secrets: parseSecrets(argv.secret),
+    ssh: parseSsh(argv.ssh),
+    labels: parseLabels(argv.label),
+    pull: argv.pull,
+    network: argv.network,
+    buildContexts: parseBuildContexts(argv['build-context']),
+    push: argv.push,
+  };
+}
+
+/** `tsbuild build`: see the module comment. */
+export async function runBuild(argv: BuildArgv): Promise<void> {
+  const stdinContext = argv.context === STDIN_ARG;
+  const options = buildOptions(argv);
+  const renderer = createRenderer(argv.quiet ? 'quiet' : argv.progress);
+  if (argv.progress === 'json' && !argv.quiet) reportSettings.json = renderer.sink;
+
+  let stdin: StdinInput | undefined;
+  let abort: (() => Promise<void>) | undefined;
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (interrupted) process.exit(EXIT_INTERRUPTED);
+    interrupted = true;
+    renderer.sink({ type: 'warning', message: `${signal}: stopping the build (again to quit at once)` });
+    void abort?.();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let result: BuildResult;
+  try {
+    if (stdinContext) stdin = await contextFromStdin(process.stdin, argv.root, argv.file);
+    else if (argv.file === '-') stdin = await dockerfileFromStdin(process.stdin, argv.root);
+    const contextDir = stdinContext ? (stdin as StdinInput).path : argv.context;
+    const dockerfile = stdinContext ? stdin?.dockerfile : argv.file === '-' ? stdin?.path : argv.file;
+    reportSettings.baseDir = resolve(contextDir);
+    if (dockerfile !== undefined) reportSettings.sources.set(dockerfile, resolve(dockerfile));
+    result = await build({
+      ...options,
+      contextDir,
+      ...(dockerfile !== undefined && { dockerfile }),
+      progress: renderer.sink,
+      onAbortable: (fn) => {
+        abort = fn;
+        if (interrupted) void fn();
+      },
+    });
+  } catch (e) {
+    renderer.finish({ failed: true });
+    if (interrupted) {
+      process.stderr.write('error: build interrupted\n');
+      process.exit(EXIT_INTERRUPTED);
+    }
+    if (stdin && e instanceof UserError && e.location) {
+      const path = reportSettings.sources.get(e.location.file) ?? resolve(reportSettings.baseDir ?? '.', e.location.file);
+      const text = await readFile(path, 'utf8').catch(() => undefined);
+      if (text !== undefined) reportSettings.texts.set(e.location.file, text);
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await stdin?.cleanup();
+  }
+  renderer.finish({ failed: false });
+  if (argv.iidfile !== undefined) await writeIidFile(argv.iidfile, result);
+  if (argv['metadata-file'] !== undefined) await writeMetadataFile(argv['metadata-file'], result);
+  // With an output on stdout, the digest must not end up inside the tar.
+  (options.outputs.some((o) => o.dest === '-') ? process.stderr : process.stdout).write(`${result.manifest.digest}\n`);
+}

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { projectRoot, tsbuild } from './helpers/tsbuild.ts';
+
+/** The bundle files node loads before running anything: the entry and every chunk it imports statically, transitively. */
+function staticGraph(entry: string): Map<string, string> {
+  const seen = new Map<string, string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    const text = readFileSync(file, 'utf8');
+    seen.set(file, text);
+    // static imports only: `import … from "./x.mjs"` at the top level; `import("./x.mjs")` is lazy
+    for (const m of text.matchAll(/^(?:import|export)\s[^;]*?from\s*"(\.[^"]+\.mjs)";?$/gms)) visit(resolve(dirname(file), m[1] as string));
+    for (const m of text.matchAll(/^import\s*"(\.[^"]+\.mjs)";?$/gm)) visit(resolve(dirname(file), m[1] as string));
+  };
+  visit(entry);
+  return seen;
+}
+
+describe('start-up', () => {
+  it('bin/tsbuild runs the bundle with plain node, never through a TypeScript loader', () => {
+    const bin = readFileSync(join(projectRoot, 'bin/tsbuild'), 'utf8');
+    assert.match(bin, /^#!\/usr\/bin\/env node\n/);
+    assert.deepEqual([...bin.matchAll(/import\s+['"]([^'"]+)['"]/g)].map((m) => m[1]), ['../dist/tsbuild.mjs']);
+    assert.doesNotMatch(bin, /tsx|ts-node|--import|--loader/);
+  });
+
+  it('--help, completion and flag checks load only yargs and the flag definitions: the heavy parts are lazy', () => {
+    const loaded = staticGraph(join(projectRoot, 'dist/tsbuild.mjs'));
+    const text = [...loaded.values()].join('\n');
+    assert.match(text, /node_modules\/yargs\//, 'the walk found the entry');
+    for (const heavy of ['node_modules/chevrotain/', 'zstd-napi', 'node_modules/tar-stream/', 'src/registry/', 'src/parser/parse.ts', 'src/executor/', 'src/build/build.ts', 'node_modules/chalk/']) {
+      assert.ok(!text.includes(`// ${heavy}`) && !text.includes(`from "${heavy}`), `${heavy} is loaded at start-up`);
+    }
+  });
+
+  it('--help works from the bundle', async () => {
+    const r = await tsbuild('/nonexistent-root', ['--help']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^tsbuild \[build\] \[CONTEXT\] \[flags\]/);
+  });
+});
