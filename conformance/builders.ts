@@ -2,6 +2,7 @@
  * Building one fixture with each builder, both ending in an OCI image layout
  * directory that image.ts reads.
  */
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { projectRoot, run, type CliResult } from '../test/helpers/tsbuild.ts';
 import type { Dockerd } from './dockerd.ts';
@@ -16,6 +17,9 @@ export interface BuildInput {
   /** Secret id → file path, as `--secret id=…,src=…`. */
   secrets?: Record<string, string>;
 }
+
+/** Beside an exported layout: the image config exactly as the builder wrote it, when the export rewrote it. */
+export const ORIGINAL_CONFIG = 'original-config.json';
 
 /** A build failure, with the tail of the builder's output. */
 export class BuildFailed extends Error {}
@@ -53,6 +57,11 @@ export async function buildWithBuildkit(d: Dockerd, input: BuildInput, work: str
   const archive = join(work, 'buildkit-save.tar');
   check(await d.docker(['save', '-o', archive, image]), 'docker save');
   check(await run('skopeo', ['copy', '--quiet', `docker-archive:${archive}`, `oci:${dest}:latest`]), 'skopeo copy');
+  // skopeo's conversion to an OCI config drops Docker's fields (Healthcheck, OnBuild, Shell): keep BuildKit's own config
+  const manifest = JSON.parse((await run('tar', ['-xOf', archive, 'manifest.json'])).stdout) as { Config: string }[];
+  const config = await run('tar', ['-xOf', archive, manifest[0]?.Config ?? '']);
+  check(config, 'reading the saved config');
+  await writeFile(join(dest, ORIGINAL_CONFIG), config.stdout);
   await run('rm', ['-f', archive]);
 }
 

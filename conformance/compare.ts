@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { fsRecords, type FileFacts, type ImageFacts } from './image.ts';
-import { dropEmptyLayers, normaliseConfig, normaliseFile } from './normalise.ts';
+import { dropEmptyLayers, dropRuntimeMountPoints, normaliseConfig, normaliseFile } from './normalise.ts';
 
 /** The outcome for one fixture: null where it matches, else the first difference. */
 export interface Verdict {
@@ -16,9 +16,18 @@ export interface Verdict {
 }
 
 /** Compares tsbuild's image (`ours`) with BuildKit's (`theirs`). */
-export function compareWithPeer(fixture: string, oursAsBuilt: ImageFacts, theirsAsBuilt: ImageFacts): Verdict {
-  const ours = dropEmptyLayers(oursAsBuilt);
-  const theirs = dropEmptyLayers(theirsAsBuilt);
+export function compareWithPeer(fixture: string, oursAsBuilt: ImageFacts, theirsAsBuilt: ImageFacts, mountStubs: ReadonlySet<string> = new Set()): Verdict {
+  const stubsOnlyTheirs = (facts: ImageFacts, other: ImageFacts): ImageFacts => {
+    const fs = new Map(facts.fs);
+    for (const path of mountStubs) {
+      const f = fs.get(path);
+      if (f && !other.fs.has(path) && (f.type === 'dir' || (f.type === 'file' && f.size === 0))) fs.delete(path);
+    }
+    const layers = facts.layers.map((paths) => paths.filter((p) => !(mountStubs.has(p.replace(/\/$/, '')) && !other.fs.has(p.replace(/\/$/, '')))));
+    return { ...facts, fs, layers };
+  };
+  const ours = dropEmptyLayers(dropRuntimeMountPoints(oursAsBuilt));
+  const theirs = dropEmptyLayers(dropRuntimeMountPoints(stubsOnlyTheirs(theirsAsBuilt, oursAsBuilt)));
   return {
     config: firstDiff(normaliseConfig(ours.config), normaliseConfig(theirs.config), 'config'),
     fs: compareFs(fixture, ours, theirs),

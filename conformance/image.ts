@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { extract, type Header } from 'tar-stream';
+import { ORIGINAL_CONFIG } from './builders.ts';
 
 /** What one path of the final filesystem is. Hardlinked paths share one FileFacts object. */
 export interface FileFacts {
@@ -67,7 +68,7 @@ export async function readImage(dir: string): Promise<ImageFacts> {
     if (!pick) throw new Error(`${dir}: index.json lists no manifest`);
     node = await json(blob(pick));
   }
-  const config = await json(blob(node.config as Descriptor));
+  const config = (await readFile(join(dir, ORIGINAL_CONFIG), 'utf8').then((t) => JSON.parse(t) as Record<string, unknown>, () => undefined)) ?? (await json(blob(node.config as Descriptor)));
   const fs = new Map<string, FileFacts>();
   const layers: string[][] = [];
   for (const layer of (node.layers as Descriptor[] | undefined) ?? []) layers.push(await applyLayer(fs, blob(layer)));

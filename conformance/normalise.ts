@@ -71,6 +71,24 @@ export const NORMALISATIONS: readonly Normalisation[] = [
       'An opaque whiteout (.wh..wh..opq) and the equivalent explicit .wh.<name> entries delete the same lower paths; layers are compared by what they delete, not by which form says it.',
   },
   {
+    id: 'runtime mount points',
+    applies: 'layers',
+    reason:
+      "BuildKit 0.8 leaves an `etc/` entry in every RUN layer: the parent of the /etc/hosts, /etc/resolv.conf and /etc/hostname mount points its runtime creates. They belong to the container, not the image; tsbuild keeps them out of layers. A layer's lone `etc/` entry (no path below it changed) is dropped on both sides, before 'empty layers'.",
+  },
+  {
+    id: 'RUN --mount targets',
+    applies: 'filesystem',
+    reason:
+      'BuildKit 0.8 leaves the mount point of each RUN --mount (and the parents it made) in the image as an empty dir or file; later BuildKit removes these stubs, and so does tsbuild. Paths that are --mount targets of the fixture (or their parents), empty, and present only in the BuildKit image are not compared.',
+  },
+  {
+    id: 'COPY/ADD flags in created_by',
+    applies: 'config',
+    reason:
+      'BuildKit 0.8 writes `COPY src dest`; the current BuildKit (the reference) writes `COPY --chown=… --chmod=… src dest`, which tsbuild follows. --chown and --chmod are dropped from COPY/ADD history lines on both sides.',
+  },
+  {
     id: 'empty layers',
     applies: 'layers',
     reason:
@@ -99,7 +117,10 @@ export function normaliseConfig(config: Record<string, unknown>): Record<string,
   if (Array.isArray(out.history)) {
     out.history = (out.history as Record<string, unknown>[]).map((h) => {
       const { created: _created, comment: _comment, ...rest } = h;
-      if (typeof rest.created_by === 'string') rest.created_by = rest.created_by.replace(/ # buildkit$/, '');
+      if (typeof rest.created_by === 'string') {
+        const line = rest.created_by.replace(/ # buildkit$/, '');
+        rest.created_by = /^(COPY|ADD) /.test(line) ? line.replace(/ --(chown|chmod)=\S+/g, '') : line;
+      }
       return rest;
     });
   }
@@ -139,4 +160,20 @@ export function dropEmptyLayers(facts: ImageFacts): ImageFacts {
   }
   if (rootfs && Array.isArray(rootfs.diff_ids)) rootfs.diff_ids = rootfs.diff_ids.filter((_, i) => keep[i] !== false);
   return { config, fs: facts.fs, layers: facts.layers.filter((_, i) => keep[i] !== false) };
+}
+
+/** Each layer without a lone `etc/` entry (see 'runtime mount points'). */
+export function dropRuntimeMountPoints(facts: ImageFacts): ImageFacts {
+  const layers = facts.layers.map((paths) => (paths.includes('etc/') && !paths.some((p) => p !== 'etc/' && p.replace(/^-/, '').startsWith('etc/')) ? paths.filter((p) => p !== 'etc/') : paths));
+  return { ...facts, layers };
+}
+
+/** The paths (relative, no leading slash) of a Dockerfile's RUN --mount targets and their parents (see 'RUN --mount targets'). */
+export function mountTargets(dockerfile: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of dockerfile.matchAll(/--mount=\S*?(?:target|dst|destination)=([^,\s]+)/g)) {
+    const parts = (m[1] ?? '').split('/').filter(Boolean);
+    for (let i = 1; i <= parts.length; i++) out.add(parts.slice(0, i).join('/'));
+  }
+  return out;
 }

@@ -26,7 +26,7 @@ import { startDockerd, unmountUnder, type Dockerd } from './dockerd.ts';
 import { loadFixtures, prepareContext, type Fixture } from './fixtures.ts';
 import { startFileServer } from './http-server.ts';
 import { readImage } from './image.ts';
-import { NORMALISATIONS } from './normalise.ts';
+import { mountTargets, NORMALISATIONS } from './normalise.ts';
 
 interface Row {
   fixture: string;
@@ -156,7 +156,7 @@ async function runFixture(f: Fixture, env: Env): Promise<Row> {
       return row;
     }
     if (tsbuildError) row.error = tsbuildError;
-    else row.verdict = compareWithPeer(f.name, await readImage(ours), await readImage(theirs));
+    else row.verdict = compareWithPeer(f.name, await readImage(ours), await readImage(theirs), mountTargets(await readFile(join(f.dir, 'Dockerfile'), 'utf8')));
     return row;
   } catch (e) {
     row.error = `harness: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;

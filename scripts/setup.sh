@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 need=()
 for pair in runc:runc busybox:busybox-static docker-registry:docker-registry skopeo:skopeo umoci:umoci \
-            getfattr:attr setfattr:attr mknod:coreutils file:file htpasswd:apache2-utils; do
+            getfattr:attr setfattr:attr mknod:coreutils file:file xz:xz-utils bzip2:bzip2 htpasswd:apache2-utils; do
   cmd=${pair%%:*}; pkg=${pair##*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done

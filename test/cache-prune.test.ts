@@ -72,8 +72,10 @@ describe('prune and doctor', () => {
   it('waits for a running build, and a build waits for a running prune', async () => {
     const slow = join(work.path, 'slow');
     await writeFiles(slow, { Dockerfile: `FROM ${BASE}\nRUN sleep 1.5 && echo slow > /slow\n` });
-    const building = tsbuild(root, ['build', slow]);
-    while ((await liveSessions(root)) === 0) await new Promise((ok) => setTimeout(ok, 20));
+    let finished = false;
+    const building = tsbuild(root, ['build', slow]).then((r) => ((finished = true), r));
+    while (!finished && (await liveSessions(root)) === 0) await new Promise((ok) => setTimeout(ok, 20));
+    assert.equal(finished, false, `the build ended before prune started: ${(await building).stderr}`);
     let waitedFor = 0;
     const report = await pruneStore(root, { onWait: (n) => (waitedFor = n) });
     assert.equal(waitedFor, 1);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CacheStore } from '../src/cache/cache-store.ts';
@@ -67,6 +67,17 @@ describe('cache export and import through a registry and an OCI layout, across r
     assert.equal(c.digest, first.digest);
     assert.ok(c.cached.length >= 4, c.cached.join('\n'));
     assert.ok(c.cached.some((l) => l.includes('RUN cat artifact')));
+  });
+
+  it('--cache-mounts-dir carries RUN --mount=type=cache contents from one root to the next', async () => {
+    const mounts = join(work.path, 'cache-mounts');
+    const mctx = join(work.path, 'mctx');
+    await writeFiles(mctx, { Dockerfile: `FROM ${reg.host}/busybox:1.35\nRUN --mount=type=cache,id=runs,target=/c echo run >> /c/log && wc -l < /c/log > /runs\n` });
+    await runBuild(join(work.path, 'm1'), mctx, { cacheMountsDir: mounts });
+    assert.equal(await readFile(join(mounts, 'runs', 'log'), 'utf8'), 'run\n');
+    const second = await runBuild(join(work.path, 'm2'), mctx, { cacheMountsDir: mounts });
+    assert.ok(second.events.some((e) => e.type === 'info' && e.message.endsWith('cache mounts imported from ' + mounts + ': runs')));
+    assert.equal(await readFile(join(mounts, 'runs', 'log'), 'utf8'), 'run\nrun\n', 'the second root started from the first one\'s contents');
   });
 
   it('a --cache-from that does not exist yet is a warning, not a failure', async () => {

@@ -53,7 +53,7 @@ describe('the build context', () => {
     assert.doesNotMatch(listing, /^-.* etc\/passwd$/m, 'no regular file with the host content');
   });
 
-  it('copies fifos and devices as nodes and a socket as an empty file, as BuildKit', async () => {
+  it('copies devices as nodes and a socket as an empty file, and leaves FIFOs out, as BuildKit', async () => {
     const dir = await context('specials', { Dockerfile: 'FROM scratch\nCOPY . /ctx/\n' });
     await mustRun('mkfifo', ['-m', '0640', join(dir, 'pipe')]);
     await mustRun('mknod', ['-m', '0666', join(dir, 'null'), 'c', '1', '3']);
@@ -64,7 +64,7 @@ describe('the build context', () => {
       const r = await tsbuild(root, ['build', '-o', `type=oci,dest=${layout},tar=false`, dir]);
       assert.equal(r.code, 0, r.stderr);
       const listing = await layerListing(layout);
-      assert.match(listing, /^prw-r----- 0\/0 +0 .* ctx\/pipe$/m);
+      assert.doesNotMatch(listing, /ctx\/pipe/);
       assert.match(listing, /^crw-rw-rw- 0\/0 +1,3 .* ctx\/null$/m);
       assert.match(listing, /^-\S+ 0\/0 +0 .* ctx\/sock$/m);
     } finally {

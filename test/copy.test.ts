@@ -53,8 +53,13 @@ describe('COPY and ADD', () => {
     assert.equal((await stat(join(rootfs, 'private.txt'))).mode & 0o7777, 0o600);
   });
 
-  it('copies a symlink in the context as a link, never its target', async () => {
-    assert.equal(await readlink(join(rootfs, 'copied-link')), '/etc/passwd');
+  it('copies symlinks inside a copied directory as links, never their targets', async () => {
+    assert.equal(await readlink(join(rootfs, 'copied-links/host-passwd')), '/etc/passwd');
+    assert.equal(await readlink(join(rootfs, 'copied-links/to-one')), '../one.txt');
+  });
+
+  it('follows a symlink named as the source, inside the context, as BuildKit does', async () => {
+    assert.equal(await text('followed.txt'), 'one\n');
   });
 
   it('writes through symlinks in the image only inside the image', async () => {

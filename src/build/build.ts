@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { BuildCache } from '../cache/build-cache.ts';
 import { BuildHistory } from '../cache/build-history.ts';
+import { cacheMountIds, exportCacheMounts, importCacheMounts } from '../cache/cache-mounts.ts';
 import { parseCacheFrom, parseCacheTo } from '../cache/cache-spec.ts';
 import { CacheStore } from '../cache/cache-store.ts';
 import { collectIfDue } from '../cache/gc.ts';
@@ -55,6 +56,8 @@ export interface BuildOptions {
    * `keepStorage` bytes (default 10% of the store's file system); false: never.
    */
   gc?: { keepStorage?: number; intervalMs?: number } | false;
+  /** `--cache-mounts-dir`: fill `RUN --mount=type=cache` dirs from here before the build, copy them back after (see cache/cache-mounts.ts). */
+  cacheMountsDir?: string;
   /** `-o/--output` exporters (see export.ts). */
   outputs: OutputSpec[];
   /**
@@ -197,6 +200,10 @@ async function buildInSession(opts: BuildOptions, session: BuildSession, transfe
     const remotes = transfer ? await importCaches(transfer.cacheFrom, store, opts.progress, registry) : [];
     cache = new BuildCache({ root: opts.root, store: new CacheStore(opts.root, store), blobs: store, ignore: (key) => ignored(key) !== undefined, remotes });
     description = await describeLoaded(loaded, opts.buildArgs, opts.target);
+    if (opts.cacheMountsDir !== undefined) {
+      const imported = await importCacheMounts(opts.root, opts.cacheMountsDir, cacheMountIds(plan));
+      if (imported.length > 0) opts.progress({ type: 'info', message: `cache mounts imported from ${opts.cacheMountsDir}: ${imported.join(', ')}` });
+    }
     if (opts.explain) {
       const lines = await explainPlan(loaded, { root: opts.root, buildArgs: opts.buildArgs, ...(opts.target !== undefined && { target: opts.target }), cache, ignored, description });
       for (const line of lines) opts.progress({ type: 'info', message: `cache miss: ${line}` });
@@ -245,6 +252,10 @@ async function buildInSession(opts: BuildOptions, session: BuildSession, transfe
     ...(opts.sourceDateEpoch !== undefined && { sourceDateEpoch: opts.sourceDateEpoch }),
   });
   await new BuildHistory(opts.root).save(description);
+  if (opts.cacheMountsDir !== undefined) {
+    const exported = await exportCacheMounts(opts.root, opts.cacheMountsDir, cacheMountIds(plan));
+    if (exported.length > 0) opts.progress({ type: 'info', message: `cache mounts exported to ${opts.cacheMountsDir}: ${exported.join(', ')}` });
+  }
   if (transfer) await exportCaches(transfer.cacheTo, plan, cache, store, opts.progress, registry);
   const { layers } = await store.readJson<Manifest>(stored.manifest.digest);
   return { ...stored, names: tags.map(formatReference), size: layers.reduce((n, l) => n + l.size, 0), layers: layers.length };

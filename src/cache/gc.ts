@@ -104,18 +104,22 @@ async function pruneLocked(root: string, opts: PruneOptions): Promise<PruneRepor
   }
   if (!opts.all) for (const id of images.diffIds) keepDirs.add(hex(id));
 
+  // what nothing refers to has no last use: with --filter until, its age counts instead
+  const young = async (path: string): Promise<boolean> =>
+    opts.unusedForMs !== undefined && now - ((await stat(path).catch(() => undefined))?.mtimeMs ?? 0) < opts.unusedForMs;
   let freed = 0;
   let blobCount = 0;
   for (const name of await readdir(join(root, 'blobs', 'sha256')).catch(() => [])) {
-    if (keepBlobs.has(`sha256:${name}`)) continue;
-    freed += await diskUsage(join(root, 'blobs', 'sha256', name));
-    await rm(join(root, 'blobs', 'sha256', name), { force: true });
+    const path = join(root, 'blobs', 'sha256', name);
+    if (keepBlobs.has(`sha256:${name}`) || (await young(path))) continue;
+    freed += await diskUsage(path);
+    await rm(path, { force: true });
     blobCount++;
   }
   await rm(join(root, 'blobs', 'ingest'), { recursive: true, force: true });
   let dirCount = 0;
   for (const name of await readdir(join(root, 'snapshots')).catch(() => [])) {
-    if (keepDirs.has(name)) continue;
+    if (keepDirs.has(name) || (await young(join(root, 'snapshots', name)))) continue;
     freed += await diskUsage(join(root, 'snapshots', name));
     await rm(join(root, 'snapshots', name), { recursive: true, force: true });
     dirCount++;

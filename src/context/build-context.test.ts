@@ -248,7 +248,7 @@ describe('content digests', () => {
     assert.equal(await digestOf(dir), before);
   });
 
-  it('takes fifos, sockets and devices as BuildKit sends them', async () => {
+  it('takes sockets and devices as BuildKit sends them, and leaves FIFOs out', async () => {
     const dir = join(work, 'specials');
     await writeTree(dir, { 'f.txt': 'f' });
     execFileSync('mkfifo', [join(dir, 'pipe')]);
@@ -260,7 +260,7 @@ describe('content digests', () => {
     try {
       const ctx = await BuildContext.open(dir);
       const sel = await ctx.select(['.'], where);
-      assert.deepEqual(sel[0]?.entries, ['f.txt', 'null', 'pipe', 'sock']);
+      assert.deepEqual(sel[0]?.entries, ['f.txt', 'null', 'sock']);
       withSocket = await ctx.digest(sel);
       await ctx.close();
     } finally {

@@ -29,6 +29,8 @@ export interface SelectedPath {
   /** Relative to the root, `/`-separated, leading directories resolved; `.` is the root itself. */
   rel: string;
   isDir: boolean;
+  /** The name the copy gets when it differs from `rel`'s: a symlink named as a source is followed and keeps its own name. */
+  name?: string;
   /**
    * For a directory in the build context: the paths below it that are in the
    * context, relative to `rel`, each directory before its content; only these
@@ -59,7 +61,7 @@ export async function selectSources(root: string, sources: readonly string[], wh
     const clean = goClean(`/${source}`).slice(1) || '.';
     const found = resolveSource(tree, source, clean, where);
     if (found.length === 0) throw notFound(source, where);
-    out.push(...found.map((e) => ({ rel: e.rel, isDir: e.kind === 'dir' })));
+    out.push(...found.map(({ entry: e, name }) => ({ rel: e.rel, isDir: e.kind === 'dir', ...(name !== undefined && { name }) })));
   }
   return out;
 }
@@ -81,11 +83,16 @@ export function selectInContext(tree: ContextTree, sources: readonly string[], w
     }
     const found = resolveSource(tree, source, clean, where);
     if (found.length === 0) throw notFound(source, where, whyMissing(tree, clean));
-    for (const entry of found) {
+    for (const { entry, name } of found) {
       const isDir = entry.kind === 'dir';
       const below = isDir ? tree.below(entry.rel) : [];
       const strip = entry.rel === '.' ? 0 : entry.rel.length + 1;
-      const path: SelectedPath = { rel: entry.rel, isDir, ...(isDir && { entries: below.map((e) => e.rel.slice(strip)) }) };
+      const path: SelectedPath = {
+        rel: entry.rel,
+        isDir,
+        ...(name !== undefined && { name }),
+        ...(isDir && { entries: below.map((e) => e.rel.slice(strip)) }),
+      };
       selection.paths.push(path);
       selection.entries.set(path, [entry, ...below]);
     }
@@ -94,7 +101,7 @@ export function selectInContext(tree: ContextTree, sources: readonly string[], w
 }
 
 /** The entries a cleaned source selects (in the context only), in order. */
-function resolveSource(tree: ContextTree, source: string, clean: string, where: SourceLocation): ContextEntry[] {
+function resolveSource(tree: ContextTree, source: string, clean: string, where: SourceLocation): { entry: ContextEntry; name?: string }[] {
   const parts = clean === '.' ? [] : clean.split('/');
   const firstWild = parts.findIndex(hasWildcards);
   if (firstWild < 0) {
@@ -103,7 +110,12 @@ function resolveSource(tree: ContextTree, source: string, clean: string, where: 
     if (dir === undefined) return [];
     const rel = name === undefined ? dir : joinRel(dir, name);
     const entry = tree.entry(rel);
-    return entry && tree.contains(rel, entry.kind === 'dir') ? [entry] : [];
+    if (!entry || !tree.contains(rel, entry.kind === 'dir')) return [];
+    if (entry.kind !== 'symlink' || name === undefined) return [{ entry }];
+    // a source that names a symlink is followed inside the tree, as BuildKit does, and the copy keeps the
+    // link's name; a link leading out of the tree (where BuildKit fails) is copied as the link itself
+    const target = followLink(tree, dir, entry, source, where);
+    return target ? [{ entry: target, name }] : [{ entry }];
   }
   const pattern = parts.slice(firstWild).join('/');
   try {
@@ -116,16 +128,37 @@ function resolveSource(tree: ContextTree, source: string, clean: string, where: 
   if (base === undefined) return [];
   // `*` and `?` never match `/`, so a match is at most this deep
   const maxDepth = [...pattern].filter((c) => c === '/' || c === '[').length + 1;
-  const found: ContextEntry[] = [];
+  const found: { entry: ContextEntry }[] = [];
   tree.scan(base, (fromBase, rel, isDir) => {
     if (goMatch(pattern, fromBase)) {
       const entry = tree.contains(rel, isDir) ? tree.entry(rel) : undefined;
-      if (entry) found.push(entry);
+      if (entry) found.push({ entry });
       return false;
     }
     return fromBase.split('/').length < maxDepth;
   });
   return found;
+}
+
+/** Where a symlink in `dir` leads, inside the tree (absolute targets start at its root): the final entry, or undefined. */
+function followLink(tree: ContextTree, dir: string, link: ContextEntry, source: string, where: SourceLocation): ContextEntry | undefined {
+  let entry = link;
+  let base = dir;
+  for (let links = 0; entry.kind === 'symlink'; links++) {
+    if (links > MAX_LINKS) throw new UserError(`COPY failed: too many levels of symbolic links in ${source}`, where);
+    const target = entry.target as string;
+    const parts = [...(target.startsWith('/') ? [] : base === '.' ? [] : base.split('/')), ...target.split('/')].filter((p) => p !== '' && p !== '.');
+    const name = parts.pop();
+    if (name === undefined || name === '..') return undefined;
+    const parent = resolveDir(tree, parts, source, where);
+    if (parent === undefined) return undefined;
+    const rel = joinRel(parent, name);
+    const next = tree.entry(rel);
+    if (!next || !tree.contains(rel, next.kind === 'dir')) return undefined;
+    entry = next;
+    base = parent;
+  }
+  return entry;
 }
 
 /**

@@ -123,6 +123,8 @@ export class ContextTree {
     }
     if (!st) return undefined;
     const kind = kindOf(st);
+    // BuildKit does not send FIFOs from the context: a COPY never sees them
+    if (kind === 'fifo') return undefined;
     let target: string | undefined;
     if (kind === 'symlink') {
       try {

@@ -36,6 +36,8 @@ export interface CopyRequest {
   dest: string;
   /** `--chown`, or root for context sources; undefined keeps the source's owners (`--from` a stage or image). */
   owner?: { uid: number; gid: number };
+  /** Owner of the missing parent directories the copy creates; default `owner` (root when that is unset). */
+  parentsOwner?: { uid: number; gid: number };
   /** `--chmod`, applied to every copied file and directory. */
   chmod?: ModeChange;
   /** ADD: local tar archives are extracted into the destination instead of copied. */
@@ -70,7 +72,7 @@ export async function copyIntoRootfs(request: CopyRequest): Promise<void> {
     } else {
       const destHost = await resolveScoped(req.rootfs, req.dest);
       const existingDir = await lstat(destHost).then((s) => s.isDirectory(), () => false);
-      const target = intoDir || existingDir ? posix.join(await ensureDir(req, req.dest), basename(sel.rel)) : destHost;
+      const target = intoDir || existingDir ? posix.join(await ensureDir(req, req.dest), sel.name ?? basename(sel.rel)) : destHost;
       if (!(intoDir || existingDir)) await ensureDir(req, posix.dirname(req.dest));
       copyEntry(src, target, req, false);
     }
@@ -93,7 +95,8 @@ async function ensureDir(req: CopyState, path: string): Promise<string> {
     if (st) throw new UserError(`cannot copy to ${path}: ${current} exists and is not a directory`, req.where);
     await mkdir(host, { mode: 0o755 });
     await chmodPath(host, 0o755);
-    await lchown(host, req.owner?.uid ?? 0, req.owner?.gid ?? 0);
+    const parent = req.parentsOwner ?? req.owner;
+    await lchown(host, parent?.uid ?? 0, parent?.gid ?? 0);
   }
   return resolveScoped(req.rootfs, path);
 }

@@ -165,6 +165,7 @@ export class Executor {
       os: this.plan.platform.os,
       ...(this.plan.platform.variant !== undefined && { variant: this.plan.platform.variant }),
       config: stage.config,
+      ...(stage.author !== undefined && { author: stage.author }),
       rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
       history,
     };
@@ -299,6 +300,8 @@ export class Executor {
       rootfs: snap.rootfs,
       dest: op.dest,
       ...(owner && { owner }),
+      // a --link layer stands alone: the parents it creates are root's 0755, whoever owns the files
+      ...(op.link && { parentsOwner: { uid: 0, gid: 0 } }),
       ...(op.chmod !== undefined && { chmod: parseChmod(op.chmod) }),
       extractArchives: op.add && op.unpack !== false,
       where: step.location,

@@ -4,18 +4,20 @@
  * `ADD` archives and `docker save` output all mislabel now and then).
  *
  * gzip is inflated (concatenated members included) and zstd decoded (with
- * the zstd-napi binding, loaded on first use); anything without a known magic
- * is passed through as plain tar. bzip2 and xz are recognised and rejected
- * with a UserError: tsbuild does not decode them yet.
+ * the zstd-napi binding, loaded on first use); bzip2 and xz, which Node has
+ * no decoder for, go through Debian's `bzip2` and `xz` programs; anything
+ * without a known magic is passed through as plain tar.
  */
+import { spawn } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { UserError } from '../errors.ts';
 import { loadZstd } from './compression.ts';
 
-const UNSUPPORTED: [string, number[]][] = [
-  ['bzip2', [0x42, 0x5a, 0x68]],
-  ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
+/** Formats decoded by an external program: name, magic, program. */
+const EXTERNAL: [string, number[], string][] = [
+  ['bzip2', [0x42, 0x5a, 0x68], 'bzip2'],
+  ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], 'xz'],
 ];
 const GZIP_MAGIC = [0x1f, 0x8b];
 const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
@@ -47,10 +49,10 @@ export async function* decompressed(source: AsyncIterable<Buffer | string> | Nod
       yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
     }
   };
-  for (const [name, magic] of UNSUPPORTED) {
-    if (startsWith(first, magic)) throw new UserError(`${name}-compressed archives are not supported yet; use gzip, zstd or plain tar`);
-  }
-  if (startsWith(first, GZIP_MAGIC)) {
+  const external = EXTERNAL.find(([, magic]) => startsWith(first, magic));
+  if (external) {
+    yield* throughProgram(replay(), external[2], external[0]);
+  } else if (startsWith(first, GZIP_MAGIC)) {
     yield* through(replay(), createGunzip({ chunkSize: 256 * 1024 }), 'gzip');
   } else if (startsWith(first, ZSTD_MAGIC)) {
     const { DecompressStream } = await loadZstd();
@@ -76,5 +78,29 @@ async function* through(source: AsyncIterable<Buffer>, decoder: NodeJS.ReadWrite
   } finally {
     input.destroy();
     decoder.destroy();
+  }
+}
+
+/** `source` decoded by `program -dc`; a failure (bad data, program missing) is a UserError. */
+async function* throughProgram(source: AsyncIterable<Buffer>, program: string, name: string): AsyncGenerator<Buffer> {
+  const child = spawn(program, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  const exited = new Promise<number>((ok) => {
+    child.on('error', () => ok(-1));
+    child.on('close', (code) => ok(code ?? 1));
+  });
+  const input = Readable.from(source);
+  input.on('error', () => child.kill());
+  child.stdin.on('error', () => undefined);
+  input.pipe(child.stdin);
+  try {
+    for await (const chunk of child.stdout) yield chunk as Buffer;
+    const code = await exited;
+    if (code === -1) throw new UserError(`${name} archives need the ${program} program (apt-get install ${program === 'xz' ? 'xz-utils' : program})`);
+    if (code !== 0) throw new UserError(`archive is not valid ${name}: ${stderr.trim().split('\n')[0] ?? ''}`);
+  } finally {
+    input.destroy();
+    child.kill();
   }
 }

@@ -51,7 +51,7 @@ export function automaticArgs(target: Platform, build: Platform, targetStage: st
 export class ArgScope {
   /** Declared args with a value, in declaration order. */
   readonly values = new Map<string, string>();
-  /** Every declared arg, with a value or not, in declaration order: what RUN history lists. */
+  /** Every ARG line's names in this stage, with a value or not, in declaration order (repeats too): what RUN history lists. */
   readonly declared: string[] = [];
 
   constructor(
@@ -59,10 +59,8 @@ export class ArgScope {
     private readonly consumed: Set<string>,
     inherited?: ReadonlyMap<string, string>,
   ) {
-    for (const [k, v] of inherited ?? []) {
-      this.values.set(k, v);
-      this.declared.push(k);
-    }
+    // a stage built FROM another sees its args, but BuildKit does not list them in its RUN history
+    for (const [k, v] of inherited ?? []) this.values.set(k, v);
   }
 
   /**
@@ -71,13 +69,13 @@ export class ArgScope {
    * gives the value; otherwise the arg is declared but unset.
    */
   declare(name: string, defaultValue: string | undefined, inherited: ReadonlyMap<string, string>): void {
-    if (!this.declared.includes(name)) this.declared.push(name);
+    // BuildKit lists a re-declared arg again in RUN history (`|2 A=1 A=1`)
+    this.declared.push(name);
     const given = this.buildArgs.get(name);
     if (given !== undefined) {
       this.consumed.add(name);
       this.values.set(name, given);
     } else if (defaultValue !== undefined) this.values.set(name, defaultValue);
-    else if (inherited.has(name)) this.values.set(name, inherited.get(name) as string);
-    else this.values.delete(name);
+    else if (!this.values.has(name) && inherited.has(name)) this.values.set(name, inherited.get(name) as string);
   }
 }

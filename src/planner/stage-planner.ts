@@ -239,7 +239,8 @@ async function planRun(
       }
       case 'ssh': {
         const id = m.id !== undefined ? x(m.id) : 'default';
-        mounts.push({ type: 'ssh', id, target: target ?? `/run/buildkit/ssh_agent.${i}`, required: m.required, mode, uid, gid });
+        const n = mounts.filter((x) => x.type === 'ssh').length;
+        mounts.push({ type: 'ssh', id, target: target ?? `/run/buildkit/ssh_agent.${n}`, required: m.required, mode, uid, gid });
         break;
       }
     }
