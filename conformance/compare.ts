@@ -23,11 +23,21 @@ export function compareWithPeer(fixture: string, oursAsBuilt: ImageFacts, theirs
       const f = fs.get(path);
       if (f && !other.fs.has(path) && (f.type === 'dir' || (f.type === 'file' && f.size === 0))) fs.delete(path);
     }
-    const layers = facts.layers.map((paths) => paths.filter((p) => !(mountStubs.has(p.replace(/\/$/, '')) && !other.fs.has(p.replace(/\/$/, '')))));
+    // a stub, or a directory entry that is only there as a stub's parent (nothing else below it changed)
+    const isStub = (p: string, paths: readonly string[]): boolean => {
+      const path = p.replace(/\/$/, '');
+      if (!mountStubs.has(path)) return false;
+      if (!other.fs.has(path)) return true;
+      return p.endsWith('/') && !paths.some((q) => q !== p && q.replace(/^-/, '').startsWith(p) && !mountStubs.has(q.replace(/^-/, '').replace(/\/$/, '')));
+    };
+    const layers = facts.layers.map((paths) => paths.filter((p) => !isStub(p, paths)));
     return { ...facts, fs, layers };
   };
-  const ours = dropEmptyLayers(dropRuntimeMountPoints(oursAsBuilt));
-  const theirs = dropEmptyLayers(dropRuntimeMountPoints(stubsOnlyTheirs(theirsAsBuilt, oursAsBuilt)));
+  // the layer lists are filtered on both sides alike; only BuildKit's file system keeps the stubs
+  const theirsFiltered = stubsOnlyTheirs(theirsAsBuilt, oursAsBuilt);
+  const oursFiltered = { ...oursAsBuilt, layers: stubsOnlyTheirs(oursAsBuilt, theirsAsBuilt).layers };
+  const ours = dropEmptyLayers(dropRuntimeMountPoints(oursFiltered));
+  const theirs = dropEmptyLayers(dropRuntimeMountPoints(theirsFiltered));
   return {
     config: firstDiff(normaliseConfig(ours.config), normaliseConfig(theirs.config), 'config'),
     fs: compareFs(fixture, ours, theirs),

@@ -171,9 +171,18 @@ export function dropRuntimeMountPoints(facts: ImageFacts): ImageFacts {
 /** The paths (relative, no leading slash) of a Dockerfile's RUN --mount targets and their parents (see 'RUN --mount targets'). */
 export function mountTargets(dockerfile: string): Set<string> {
   const out = new Set<string>();
-  for (const m of dockerfile.matchAll(/--mount=\S*?(?:target|dst|destination)=([^,\s]+)/g)) {
-    const parts = (m[1] ?? '').split('/').filter(Boolean);
+  const add = (path: string): void => {
+    const parts = path.split('/').filter(Boolean);
     for (let i = 1; i <= parts.length; i++) out.add(parts.slice(0, i).join('/'));
+  };
+  for (const m of dockerfile.matchAll(/--mount=(\S+)/g)) {
+    const opts = new Map((m[1] ?? '').split(',').map((kv) => [kv.split('=')[0] ?? '', kv.slice(kv.indexOf('=') + 1)] as const));
+    const target = opts.get('target') ?? opts.get('dst') ?? opts.get('destination');
+    const type = opts.get('type') ?? 'bind';
+    // the default targets: /run/secrets/<id> and /run/buildkit/ssh_agent.N
+    if (target !== undefined) add(target);
+    else if (type === 'secret') add(`run/secrets/${opts.get('id') ?? ''}`);
+    else if (type === 'ssh') add('run/buildkit/ssh_agent.0');
   }
   return out;
 }

@@ -138,6 +138,8 @@ export async function prepareRunMounts(
           const ok = socket !== undefined && (await lstat(socket).then((s) => s.isSocket(), () => false));
           if (!ok) {
             if (m.required) throw new UserError(`ssh agent ${m.id} is required: pass --ssh ${m.id}=SOCKET or set SSH_AUTH_SOCK`, where);
+            // BuildKit still names the agent socket, so that the step behaves the same with or without one
+            env.push(`SSH_AUTH_SOCK=${m.target}`);
             break;
           }
           stubs.push({ path: m.target, dir: false });
