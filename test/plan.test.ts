@@ -63,6 +63,15 @@ describe('cache keys', () => {
     assert.deepEqual(changed(base, await keys(root, ctx, ['--build-arg', 'VERSION=2'])), ['stage-1/3', 'stage-1/4', 'stage-1/5']);
   });
 
+  it('ignore a change to a .dockerignore\'d file', async () => {
+    const ctx = await ctxCopy('ignored');
+    await writeFile(join(ctx, '.dockerignore'), 'noise.txt\n');
+    await writeFile(join(ctx, 'noise.txt'), 'one\n');
+    const before = await keys(root, ctx);
+    await writeFile(join(ctx, 'noise.txt'), 'two\n');
+    assert.deepEqual(changed(before, await keys(root, ctx)), []);
+  });
+
   it('ignore a build arg nothing declares', async () => {
     assert.deepEqual(changed(base, await keys(root, await ctxCopy('undeclared'), ['--build-arg', 'NOBODY=1'])), []);
   });
