@@ -72,10 +72,13 @@ describe('prune and doctor', () => {
   it('waits for a running build, and a build waits for a running prune', async () => {
     const slow = join(work.path, 'slow');
     await writeFiles(slow, { Dockerfile: `FROM ${BASE}\nRUN sleep 1.5 && echo slow > /slow\n` });
+    // the build is surely under way (past joining the store) once its RUN step's diff dir exists
+    const stepDirs = async (): Promise<string[]> => (await readdir(join(root, 'snapshots')).catch(() => [] as string[])).filter((n) => n.startsWith('s'));
+    const before = new Set(await stepDirs());
     let finished = false;
     const building = tsbuild(root, ['build', slow]).then((r) => ((finished = true), r));
-    while (!finished && (await liveSessions(root)) === 0) await new Promise((ok) => setTimeout(ok, 20));
-    assert.equal(finished, false, `the build ended before prune started: ${(await building).stderr}`);
+    while (!finished && (await stepDirs()).every((n) => before.has(n))) await new Promise((ok) => setTimeout(ok, 20));
+    if (finished) assert.fail(`the build ended before prune started: ${(await building).stderr}`);
     let waitedFor = 0;
     const report = await pruneStore(root, { onWait: (n) => (waitedFor = n) });
     assert.equal(waitedFor, 1);

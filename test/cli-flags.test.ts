@@ -71,7 +71,6 @@ describe('tsbuild build flags', () => {
       [['--progress', 'jsn'], /^error: invalid --progress "jsn": .* \(did you mean json\?\)$/],
       [['--progress', 'plain', '--progress', 'json'], /^error: --progress is given 2 times; it takes one value$/],
       [['--network', 'bridge'], /^error: invalid --network "bridge": expected default, none or host$/],
-      [['--network', 'none'], /^error: --network none is not supported yet/],
       [['-t', 'Bad:1'], /^error: invalid -t "Bad:1": repository component "Bad" must be lowercase/],
       [['-t', 'app:bad!tag'], /^error: invalid -t "app:bad!tag": tag "bad!tag" is not valid$/],
       [['--build-arg', '=x'], /^error: invalid --build-arg "=x": expected NAME=VALUE or NAME$/],

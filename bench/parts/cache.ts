@@ -5,7 +5,7 @@
 //   context-20k 1 file   one file of the context rewritten before each rebuild
 //   build-args VERSION   --build-arg VERSION=N (a new N each run): the first
 //                        RUN stays cached, the two after ARG VERSION run
-// Seconds are medians of BENCH_RUNS runs (default 5), wall time of the whole
+// Seconds are medians of BENCH_RUNS runs (default 3), wall time of the whole
 // command (process start-up included). The goal: tsbuild at most half of
 // BuildKit's time on each line.
 import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
@@ -40,7 +40,7 @@ const CASES: Case[] = [
 ];
 
 export async function run(): Promise<void> {
-  const runs = Number(process.env.BENCH_RUNS ?? 5);
+  const runs = Number(process.env.BENCH_RUNS ?? 3);
   const work = await mkdtemp(join(tmpdir(), 'bench-cache-'));
   const peers = await startPeers();
   // a fresh context per builder and case: each one sees the same files and the same sequence of changes

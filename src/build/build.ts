@@ -1,36 +1,24 @@
 import { join } from 'node:path';
-import { BuildCache } from '../cache/build-cache.ts';
-import { BuildHistory } from '../cache/build-history.ts';
-import { cacheMountIds, exportCacheMounts, importCacheMounts } from '../cache/cache-mounts.ts';
 import { parseCacheFrom, parseCacheTo } from '../cache/cache-spec.ts';
+import type { BuildCache } from '../cache/build-cache.ts';
 import { CacheStore } from '../cache/cache-store.ts';
 import { collectIfDue } from '../cache/gc.ts';
 import { BuildSession } from '../executor/session.ts';
 import { BlobStore } from '../image/blob-store.ts';
 import { ImageStore } from '../image/image-store.ts';
 import type { CompressionSpec } from '../image/compression.ts';
-import { storeImage } from '../image/image-writer.ts';
 import type { Descriptor, Manifest, Platform } from '../image/oci.ts';
 import { formatReference, parseReference } from '../image/reference.ts';
 import { UserError } from '../errors.ts';
 import type { NetworkMode } from '../executor/runtime-spec.ts';
-import { runtimeFromEnv, type RuntimeChoice } from '../executor/oci-runtime.ts';
+import type { RuntimeChoice } from '../executor/oci-runtime.ts';
 import type { ProgressEvent, ProgressSink } from '../progress/events.ts';
-import { pushEvents } from '../progress/registry-events.ts';
-import { hostPlatform } from '../platform.ts';
-import { blobLocations, pushImage } from '../registry/client.ts';
 import type { SecretSource } from '../executor/run-mounts.ts';
 import { humanSize } from '../progress/units.ts';
-import { RegistrySession } from '../registry/session.ts';
-import { exportCaches, importCaches } from './cache-transfer.ts';
-import { executePlan } from './execute.ts';
-import { describeLoaded, explainPlan } from './explain-plan.ts';
-import { exportOutputs, type OutputSpec } from './export.ts';
-import { ignoredKeys } from './ignore-cache.ts';
-import { loadPlan } from './load-plan.ts';
-import { withNamedContexts, type NamedContext } from './named-contexts.ts';
-import { BuildContext } from '../context/build-context.ts';
-import { imageResolver } from './resolve-image.ts';
+import { finishFromMemo, memoSlot, recordMemo, replayMemo, stepTap } from './build-memo.ts';
+import type { OutputSpec } from './export.ts';
+import type { NamedContext } from './named-contexts.ts';
+import type { BuildContext } from '../context/build-context.ts';
 
 export interface BuildOptions {
   /** The build context directory. */
@@ -154,7 +142,7 @@ function countSteps(sink: ProgressSink): { sink: ProgressSink; steps: number; ca
 /** Opens each `--build-context NAME=DIR` as a build context of its own (with its own .dockerignore). */
 async function openNamedDirs(contexts: ReadonlyMap<string, NamedContext>, root: string): Promise<Map<string, BuildContext>> {
   const out = new Map<string, BuildContext>();
-  for (const [name, c] of contexts) if (c.kind === 'dir') out.set(name, await BuildContext.open(c.dir, { root }));
+  for (const [name, c] of contexts) if (c.kind === 'dir') out.set(name, await (await import('../context/build-context.ts')).BuildContext.open(c.dir, { root }));
   return out;
 }
 
@@ -167,6 +155,36 @@ async function buildInSession(opts: BuildOptions, session: BuildSession, transfe
   const tags = opts.tags.map(parseReference);
   const store = new BlobStore(join(opts.root, 'blobs'));
   const images = new ImageStore(join(opts.root, 'images'));
+  const memo = await memoSlot(opts);
+  if (memo) {
+    const replayed = await replayMemo(memo, { cache: new CacheStore(opts.root, store), blobs: store, images });
+    if (replayed) return finishFromMemo(replayed, tags, images, opts);
+  }
+  const tap = stepTap(opts.progress);
+  const {
+    BuildCache: Cache,
+    BuildHistory,
+    RegistrySession,
+    blobLocations,
+    cacheMountIds,
+    describeLoaded,
+    executePlan,
+    explainPlan,
+    exportCacheMounts,
+    exportCaches,
+    exportOutputs,
+    hostPlatform,
+    ignoredKeys,
+    imageResolver,
+    importCacheMounts,
+    importCaches,
+    loadPlan,
+    pushEvents,
+    pushImage,
+    runtimeFromEnv,
+    storeImage,
+    withNamedContexts,
+  } = await import('./pipeline.ts');
   const registry = new RegistrySession();
   const platform = opts.platform ?? hostPlatform();
   const resolveImage = withNamedContexts(
@@ -198,7 +216,7 @@ async function buildInSession(opts: BuildOptions, session: BuildSession, transfe
   try {
     const ignored = ignoredKeys(plan, opts.noCache, opts.noCacheFilter ?? [], loaded.stageNames);
     const remotes = transfer ? await importCaches(transfer.cacheFrom, store, opts.progress, registry) : [];
-    cache = new BuildCache({ root: opts.root, store: new CacheStore(opts.root, store), blobs: store, ignore: (key) => ignored(key) !== undefined, remotes });
+    cache = new Cache({ root: opts.root, store: new CacheStore(opts.root, store), blobs: store, ignore: (key) => ignored(key) !== undefined, remotes });
     description = await describeLoaded(loaded, opts.buildArgs, opts.target);
     if (opts.cacheMountsDir !== undefined) {
       const imported = await importCacheMounts(opts.root, opts.cacheMountsDir, cacheMountIds(plan));
@@ -219,7 +237,7 @@ async function buildInSession(opts: BuildOptions, session: BuildSession, transfe
       namedContexts,
       secrets: opts.secrets ?? new Map(),
       ssh: opts.ssh ?? new Map(),
-      progress: opts.progress,
+      progress: tap.sink,
       ...(opts.sourceDateEpoch !== undefined && { sourceDateEpoch: opts.sourceDateEpoch }),
       ...(opts.compression && { compression: opts.compression }),
       ...(opts.onAbortable && { onAbortable: opts.onAbortable }),
@@ -258,5 +276,7 @@ async function buildInSession(opts: BuildOptions, session: BuildSession, transfe
   }
   if (transfer) await exportCaches(transfer.cacheTo, plan, cache, store, opts.progress, registry);
   const { layers } = await store.readJson<Manifest>(stored.manifest.digest);
-  return { ...stored, names: tags.map(formatReference), size: layers.reduce((n, l) => n + l.size, 0), layers: layers.length };
+  const size = layers.reduce((n, l) => n + l.size, 0);
+  if (memo && !tap.ran) await recordMemo(memo, loaded, { ...stored, size, layers: layers.length, steps: plan.stages.reduce((n, s) => n + s.steps.length, 0), labels: tap.labels });
+  return { ...stored, names: tags.map(formatReference), size, layers: layers.length };
 }

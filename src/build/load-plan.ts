@@ -43,6 +43,8 @@ export interface LoadedPlan {
   dockerfile: string;
   /** Every stage name of the Dockerfile, lower case. */
   stageNames: string[];
+  /** The Dockerfile's text, as planned. */
+  text: string;
 }
 
 /**
@@ -73,7 +75,7 @@ export async function loadPlan(opts: LoadPlanOptions): Promise<LoadedPlan> {
     });
     for (const warning of plan.warnings) opts.progress({ type: 'info', message: `warning: ${warning}` });
     const stageNames = ast.instructions.flatMap((i) => (i.kind === 'FROM' && i.stageName ? [i.stageName.value.toLowerCase()] : []));
-    return { plan, context, dockerfile: dockerfilePath, stageNames };
+    return { plan, context, dockerfile: dockerfilePath, stageNames, text };
   } catch (e) {
     await context.close();
     throw e;

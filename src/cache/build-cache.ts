@@ -76,7 +76,9 @@ export class BuildCache {
     return {
       commit: async (record) => {
         try {
+          const old = await this.opts.store.read(key);
           await this.opts.store.put(record);
+          if (old?.snapshot !== undefined && old.snapshot !== record.snapshot) await this.opts.store.markSuperseded(old.snapshot);
         } finally {
           await held.release();
         }

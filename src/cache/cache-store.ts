@@ -73,6 +73,25 @@ export class CacheStore {
   }
 
   /**
+   * Notes that the diff dir `id` lost its record to a newer one (a step run
+   * again with `--no-cache`): unused garbage to collect, not damage.
+   * Another build may still be using it, so it is not removed here.
+   */
+  async markSuperseded(id: string): Promise<void> {
+    await mkdir(join(this.dir, 'superseded'), { recursive: true });
+    await writeFile(join(this.dir, 'superseded', id), '');
+  }
+
+  /** The diff dirs marked superseded. */
+  async superseded(): Promise<Set<string>> {
+    return new Set(await readdir(join(this.dir, 'superseded')).catch(() => []));
+  }
+
+  async clearSuperseded(id: string): Promise<void> {
+    await rm(join(this.dir, 'superseded', id), { force: true });
+  }
+
+  /**
    * Every record file: readable ones with their last use, and the names of
    * files that are not records (temp files, corrupt records) in `junk`.
    */

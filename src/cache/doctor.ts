@@ -26,6 +26,8 @@ export interface DoctorReport {
   checked: { blobs: number; records: number; images: number; snapshots: number };
   /** One line per problem, saying what was (or would be) done about it. */
   problems: string[];
+  /** Diff dirs that lost their record to a step run again (`--no-cache`): garbage, not damage; removed when repairing. */
+  garbage: number;
 }
 
 const HEX64 = /^[a-f0-9]{64}$/;
@@ -109,11 +111,17 @@ async function check(root: string, repair: boolean): Promise<DoctorReport> {
   const roots = await imageRoots(images, blobs);
   for (const { name, problem } of roots.broken) await fix(`image ${name}: ${problem}`, () => images.remove(parseReference(name)));
 
+  const superseded = await cache.superseded();
+  let garbage = 0;
   for (const name of snapshotNames) {
     // unpacked layers are named by diffId: a cache of their blob, always complete
     if (HEX64.test(name) || usedDirs.has(name)) continue;
-    await fix(`diff dir snapshots/${name} belongs to no cache record`, remove(join(root, 'snapshots', name)));
+    if (superseded.has(name)) {
+      garbage++;
+      if (repair) await remove(join(root, 'snapshots', name))();
+    } else await fix(`diff dir snapshots/${name} belongs to no cache record`, remove(join(root, 'snapshots', name)));
   }
+  if (repair) for (const name of superseded) if (!usedDirs.has(name)) await cache.clearSuperseded(name);
   for (const name of await readdir(join(root, 'l')).catch(() => [])) {
     if (name === 'empty' || name === 'stubs') continue;
     if (!(await stat(join(root, 'l', name)).then(() => true, () => false))) await fix(`dangling link l/${name}`, remove(join(root, 'l', name)));
@@ -124,7 +132,7 @@ async function check(root: string, repair: boolean): Promise<DoctorReport> {
   }
   for (const path of (await new BuildHistory(root).contents()).junk) await fix(`unreadable build history file ${path}`, remove(path));
 
-  return { checked: { blobs: blobNames.length, records: records.length, images: (await images.list()).length, snapshots: snapshotNames.size }, problems };
+  return { checked: { blobs: blobNames.length, records: records.length, images: (await images.list()).length, snapshots: snapshotNames.size }, problems, garbage };
 }
 
 /** Build containers whose session is gone (a build killed while its recovery was under way), under either runtime. */

@@ -124,6 +124,7 @@ async function pruneLocked(root: string, opts: PruneOptions): Promise<PruneRepor
     await rm(join(root, 'snapshots', name), { recursive: true, force: true });
     dirCount++;
   }
+  for (const name of await cache.superseded()) if (!keepDirs.has(name)) await cache.clearSuperseded(name);
   await removeDanglingLinks(root);
   await removeStaleLocks(root);
   await pruneHistory(root, opts.all === true);
@@ -160,11 +161,12 @@ async function removeStaleLocks(root: string): Promise<void> {
   }
 }
 
-/** File lists no build record refers to; with `all`, the build records too. */
+/** File lists no build record refers to; with `all`, the build records and the memos of fully cached builds too. */
 async function pruneHistory(root: string, all: boolean): Promise<void> {
   const history = new BuildHistory(root);
   if (all) {
     await rm(history.dir, { recursive: true, force: true });
+    await rm(join(root, 'cache', 'memo'), { recursive: true, force: true });
     return;
   }
   const { records, listings, junk } = await history.contents();
@@ -197,8 +199,8 @@ export const GC_CHECK_INTERVAL_MS = 3_600_000;
  * (a stamp file's age says), unless other builds are running, it measures
  * the store and, when it exceeds `keepStorage` (default: 10% of its file
  * system), prunes the least recently used records down to it. Under the
- * limit it only removes diff dirs no record uses any more (a step run again
- * with `--no-cache` replaces its record and leaves the old dir behind).
+ * limit it only removes the diff dirs steps run again left behind (see
+ * CacheStore.markSuperseded).
  * The report is undefined when nothing was due or the store was busy.
  */
 export async function collectIfDue(root: string, opts: { keepStorage?: number; intervalMs?: number } = {}): Promise<PruneReport | undefined> {
@@ -212,19 +214,20 @@ export async function collectIfDue(root: string, opts: { keepStorage?: number; i
   const held = await lockStore(root, { wait: false, liveBuilds: () => liveSessions(root) });
   if (!held) return undefined;
   try {
-    const records = (await new CacheStore(root, new BlobStore(join(root, 'blobs'))).list()).records.map((r) => r.record);
-    await removeUnusedStepDirs(root, records);
+    const cache = new CacheStore(root, new BlobStore(join(root, 'blobs')));
+    await removeSupersededDirs(root, cache, (await cache.list()).records.map((r) => r.record));
   } finally {
     await held.release();
   }
   return undefined;
 }
 
-/** Diff dirs made by steps (named `s…`) that no record refers to. */
-async function removeUnusedStepDirs(root: string, records: readonly CacheRecord[]): Promise<void> {
+/** Diff dirs that lost their record to a step run again (see CacheStore.markSuperseded). */
+async function removeSupersededDirs(root: string, cache: CacheStore, records: readonly CacheRecord[]): Promise<void> {
   const used = new Set(records.flatMap((r) => (r.snapshot !== undefined ? [r.snapshot] : [])));
-  for (const name of await readdir(join(root, 'snapshots')).catch(() => [])) {
-    if (name.startsWith('s') && !used.has(name)) await rm(join(root, 'snapshots', name), { recursive: true, force: true });
+  for (const name of await cache.superseded()) {
+    if (!used.has(name)) await rm(join(root, 'snapshots', name), { recursive: true, force: true });
+    await cache.clearSuperseded(name);
   }
   await removeDanglingLinks(root);
 }

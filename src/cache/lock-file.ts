@@ -53,7 +53,7 @@ export async function tryLock(path: string): Promise<HeldLock | undefined> {
  * Takes the lock at `path`, waiting while a live process holds it.
  * `onWait` is called once if it has to wait.
  */
-export async function lock(path: string, opts: { onWait?: () => void; signal?: AbortSignal } = {}): Promise<HeldLock> {
+export async function lock(path: string, opts: { onWait?: () => void } = {}): Promise<HeldLock> {
   let poll = FIRST_POLL;
   let waited = false;
   for (;;) {
@@ -61,7 +61,6 @@ export async function lock(path: string, opts: { onWait?: () => void; signal?: A
     if (got) return got;
     if (!waited) opts.onWait?.();
     waited = true;
-    opts.signal?.throwIfAborted();
     await sleep(poll);
     poll = Math.min(MAX_POLL, poll * 2);
   }

@@ -76,6 +76,7 @@ function buildOptions(argv: BuildArgv): Omit<BuildOptions, 'contextDir' | 'progr
     cacheFrom: argv['cache-from'],
     cacheTo: argv['cache-to'],
     explain: argv.explain,
+    ...(argv['cache-mounts-dir'] !== undefined && { cacheMountsDir: argv['cache-mounts-dir'] }),
     outputs,
     ...(compression && { compression }),
     ...(epoch !== undefined && { sourceDateEpoch: epoch }),

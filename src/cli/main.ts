@@ -4,6 +4,7 @@ import { UserError } from '../errors.ts';
 import { closest } from '../parser/suggest.ts';
 import { buildCommand } from './commands/build.ts';
 import { contextCommand } from './commands/context.ts';
+import { doctorCommand } from './commands/doctor.ts';
 import { historyCommand } from './commands/history.ts';
 import { imagesCommand } from './commands/images.ts';
 import { inspectCommand } from './commands/inspect.ts';
@@ -12,6 +13,7 @@ import { logoutCommand } from './commands/logout.ts';
 import { parseCommand } from './commands/parse.ts';
 import { planCommand } from './commands/plan.ts';
 import { pullCommand } from './commands/pull.ts';
+import { pruneCommand } from './commands/prune.ts';
 import { pushCommand } from './commands/push.ts';
 import { rmiCommand } from './commands/rmi.ts';
 import { tagCommand } from './commands/tag.ts';
@@ -47,6 +49,8 @@ export async function main(given: string[]): Promise<void> {
     .command(pushCommand)
     .command(loginCommand)
     .command(logoutCommand)
+    .command(pruneCommand)
+    .command(doctorCommand)
     .completion('completion', 'print a bash or zsh completion script: tsbuild completion >> ~/.bashrc')
     .fail((msg, err) => {
       // yargs re-throws what a coerce function throws as its own YError, with the message kept

@@ -35,8 +35,9 @@ const builder = (y: Argv) =>
     .option('cache-from', repeatable('import build cache from this source (type=registry,ref=REF ...)'))
     .option('cache-to', repeatable('export build cache to this destination (type=registry,ref=REF ...)'))
     .option('explain', { type: 'boolean', default: false, describe: 'say why each step that runs missed the cache', coerce: bool })
+    .option('cache-mounts-dir', { type: 'string', requiresArg: true, describe: 'import RUN --mount=type=cache dirs from DIR before the build, export them to it after', coerce: single('--cache-mounts-dir') })
     .option('root', rootOption)
-    .group(['no-cache', 'no-cache-filter', 'cache-from', 'cache-to', 'explain', 'root'], 'Cache and state:');
+    .group(['no-cache', 'no-cache-filter', 'cache-from', 'cache-to', 'cache-mounts-dir', 'explain', 'root'], 'Cache and state:');
 
 /** The parsed flags of `tsbuild build`. */
 export type BuildArgv = ReturnType<typeof builder> extends Argv<infer T> ? T : never;

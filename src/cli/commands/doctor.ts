@@ -27,6 +27,7 @@ export const doctorCommand: CommandModule<object, DoctorArgv> = {
     for (const p of report.problems) process.stdout.write(`${p}\n`);
     const { blobs, records, images, snapshots } = report.checked;
     const checked = `checked ${blobs} blobs, ${records} cache records, ${images} image names, ${snapshots} diff dirs`;
+    if (report.garbage > 0) process.stdout.write(`${report.garbage} diff dir(s) left by steps run again: ${argv.check ? 'garbage, not damage' : 'removed'}\n`);
     if (report.problems.length === 0) process.stdout.write(`${checked}: no problems\n`);
     else if (argv.check) throw new UserError(`${checked}: ${report.problems.length} problem(s); run tsbuild doctor to repair them`);
     else process.stdout.write(`${checked}: ${report.problems.length} problem(s) repaired\n`);

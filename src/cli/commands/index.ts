@@ -1,5 +1,6 @@
 import { buildCommand } from './build.ts';
 import { contextCommand } from './context.ts';
+import { doctorCommand } from './doctor.ts';
 import { historyCommand } from './history.ts';
 import { imagesCommand } from './images.ts';
 import { inspectCommand } from './inspect.ts';
@@ -8,6 +9,7 @@ import { logoutCommand } from './logout.ts';
 import { parseCommand } from './parse.ts';
 import { planCommand } from './plan.ts';
 import { pullCommand } from './pull.ts';
+import { pruneCommand } from './prune.ts';
 import { pushCommand } from './push.ts';
 import { rmiCommand } from './rmi.ts';
 import { tagCommand } from './tag.ts';
@@ -30,4 +32,6 @@ export const COMMANDS: Readonly<Record<string, { builder?: unknown }>> = {
   push: pushCommand,
   login: loginCommand,
   logout: logoutCommand,
+  prune: pruneCommand,
+  doctor: doctorCommand,
 };

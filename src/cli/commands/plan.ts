@@ -10,6 +10,7 @@ const builder = (y: Argv) =>
     .option('target', { type: 'string', requiresArg: true, describe: 'plan this stage', coerce: single('--target') })
     .option('format', { type: 'string', default: 'text', describe: 'text (an outline) or json (the whole plan)', coerce: oneOf('--format', ['text', 'json'] as const) })
     .option('json', { type: 'boolean', default: false, describe: 'same as --format json' })
+    .option('explain', { type: 'boolean', default: false, describe: 'say, for each step that would miss the cache, what changed since the last build' })
     .option('progress', progressOption)
     .option('root', rootOption);
 
@@ -70,8 +71,21 @@ export const planCommand: CommandModule<object, PlanArgv> = {
     } finally {
       renderer.finish({ failed: loaded === undefined });
     }
-    await loaded.context.close();
+    let explained: string[] = [];
+    try {
+      if (argv.explain) {
+        const { explainPlan } = await import('../../build/explain-plan.ts');
+        const buildArgs = parseBuildArgs(argv['build-arg']);
+        explained = await explainPlan(loaded, { root: argv.root, buildArgs, ...(argv.target !== undefined && { target: argv.target }) });
+      }
+    } finally {
+      await loaded.context.close();
+    }
     const json = argv.json || argv.format === 'json';
     process.stdout.write(json ? `${JSON.stringify(loaded.plan, null, 2)}\n` : outline(loaded.plan));
+    if (argv.explain) {
+      for (const line of explained) process.stderr.write(`cache miss: ${line}\n`);
+      if (explained.length === 0) process.stderr.write('every step is cached\n');
+    }
   },
 };

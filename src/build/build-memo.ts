@@ -1,0 +1,267 @@
+/**
+ * The fast path of a rebuild with nothing changed: what a fully cached build
+ * depended on, checked by the next build before it parses or plans anything.
+ *
+ * A build whose every step was a cache hit leaves a memo under
+ * `cache/memo/` (one per context, Dockerfile and target). It holds:
+ *
+ * - `inputs`: the sha256 of the Dockerfile's text and of every option that
+ *   changes the result (build args, target, platform, labels, timestamps,
+ *   compression...);
+ * - `paths` and `stamps`: every build-context path the build read (the
+ *   entries COPY/ADD/bind mounts selected, their parent dirs, the ignore
+ *   files), and the sha256 of their lstat stamps (device, inode, size, mtime,
+ *   ctime) in order: the stat cache's own trust rule for content;
+ * - `images`: the local names of the base images and the digests they named;
+ * - `keys`: every step's cache key (each record must still be there);
+ * - the step labels it reported, and the result.
+ *
+ * When all of that still holds, the build is the memo's result: the same
+ * `CACHED` lines, the same image, named again; nothing is parsed, planned,
+ * hashed or mounted. Anything else (a memo that does not match, a build
+ * that ran a step, options a memo cannot answer such as outputs or
+ * `--no-cache`) takes the normal path.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { lstatSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { CacheStore } from '../cache/cache-store.ts';
+import type { BlobStore } from '../image/blob-store.ts';
+import type { ImageStore } from '../image/image-store.ts';
+import type { Descriptor, Digest } from '../image/oci.ts';
+import { formatReference, parseReference, type Reference } from '../image/reference.ts';
+import type { Plan, SourceRoot } from '../planner/plan.ts';
+import type { ProgressEvent, ProgressSink } from '../progress/events.ts';
+import type { BuildOptions, BuildResult } from './build.ts';
+import type { LoadedPlan } from './load-plan.ts';
+
+const VERSION = 1;
+
+interface Memo {
+  version: number;
+  inputs: string;
+  paths: string[];
+  stamps: string;
+  images: [string, Digest][];
+  keys: Digest[];
+  labels: string[];
+  steps: number;
+  manifest: Descriptor;
+  config: Descriptor;
+  size: number;
+  layers: number;
+}
+
+/** What a memo answers with: the image and what the build reported. */
+export interface MemoResult {
+  manifest: Descriptor;
+  config: Descriptor;
+  size: number;
+  layers: number;
+  /** How many steps the plan had, and those the build reported (all cached), in order. */
+  steps: number;
+  labels: string[];
+}
+
+/** Watches a build's progress: the steps it reported cached, and whether any ran. */
+export function stepTap(sink: ProgressSink): { sink: ProgressSink; ran: boolean; labels: string[] } {
+  const tap = {
+    ran: false,
+    labels: [] as string[],
+    sink: (e: ProgressEvent): void => {
+      if (e.type === 'step-start') tap.ran = true;
+      else if (e.type === 'step-cached') tap.labels.push(e.label);
+      sink(e);
+    },
+  };
+  return tap;
+}
+
+/** Reports a memo's answer as the full build would (plan, each step cached, the image written) and names the image. */
+export async function finishFromMemo(r: MemoResult, tags: readonly Reference[], images: ImageStore, opts: Pick<BuildOptions, 'progress' | 'explain'>): Promise<BuildResult> {
+  opts.progress({ type: 'plan', steps: r.steps });
+  if (opts.explain) opts.progress({ type: 'info', message: 'every step is cached' });
+  r.labels.forEach((label, i) => opts.progress({ type: 'step-cached', id: i + 1, label }));
+  opts.progress({ type: 'info', message: `writing image ${r.config.digest}` });
+  for (const ref of tags) {
+    await images.tag(ref, r.manifest);
+    opts.progress({ type: 'info', message: `naming to ${formatReference(ref)}` });
+  }
+  return { manifest: r.manifest, config: r.config, names: tags.map(formatReference), size: r.size, layers: r.layers };
+}
+
+/** Where a build's memo lives, and what it must have been made from. */
+export interface MemoSlot {
+  file: string;
+  /** The hash of the options and the Dockerfile's text. */
+  inputs: string;
+  dockerfile: string;
+  text: string;
+}
+
+/** Where the memo of a build with these options lives, and the hash of its inputs; undefined when a memo cannot answer them. */
+export async function memoSlot(opts: BuildOptions): Promise<MemoSlot | undefined> {
+  if (!eligible(opts)) return undefined;
+  const context = resolve(opts.contextDir);
+  const dockerfile = resolve(opts.dockerfile ?? join(context, 'Dockerfile'));
+  const text = await readFile(dockerfile, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  const target = opts.target ?? '';
+  const file = join(opts.root, 'cache', 'memo', `${sha256(`${context}\0${dockerfile}\0${target}`).slice(0, 32)}.json`);
+  return { file, inputs: inputsOf(opts, text), dockerfile, text };
+}
+
+/**
+ * The memo's result if everything it depended on is unchanged (see the
+ * module comment); undefined otherwise. Hits mark the records used.
+ */
+export async function replayMemo(
+  slot: { file: string; inputs: string },
+  stores: { cache: CacheStore; blobs: BlobStore; images: ImageStore },
+): Promise<MemoResult | undefined> {
+  let memo: Memo;
+  try {
+    memo = JSON.parse(await readFile(slot.file, 'utf8')) as Memo;
+  } catch {
+    return undefined;
+  }
+  if (memo.version !== VERSION || memo.inputs !== slot.inputs) return undefined;
+  if (stampsOf(memo.paths) !== memo.stamps) return undefined;
+  // all at once: each is a few file system calls, and waiting for them one by one is most of the time
+  const checks = await Promise.all([
+    ...memo.images.map(async ([name, digest]) => (await stores.images.resolve(parseReference(name)))?.digest === digest),
+    ...memo.keys.map(async (key) => (await stores.cache.get(key)) !== undefined),
+    ...[memo.manifest, memo.config].map((d) => stores.blobs.has(d.digest)),
+  ]);
+  if (!checks.every(Boolean)) return undefined;
+  return { manifest: memo.manifest, config: memo.config, size: memo.size, layers: memo.layers, steps: memo.steps, labels: memo.labels };
+}
+
+/**
+ * Records a fully cached build for the next one. `loaded` is the build's
+ * plan and context (the context's entries carry the stamps it was planned
+ * with). Nothing is written when a source pattern has a wildcard before its
+ * last component (the dirs it scanned are not known here).
+ */
+export async function recordMemo(slot: MemoSlot, loaded: LoadedPlan, result: MemoResult): Promise<void> {
+  const { plan, context } = loaded;
+  // the Dockerfile changed between the memo's hash and the planning: the plan is not what the hash says
+  if (loaded.text !== slot.text) return;
+  const paths: string[] = [join(dirname(slot.dockerfile), `${basename(slot.dockerfile)}.dockerignore`), context.tree.abs('.dockerignore')];
+  const stamps: string[] = paths.map(stampOf);
+  const add = (rel: string, stamp: string): void => {
+    paths.push(context.tree.abs(rel));
+    stamps.push(stamp);
+  };
+  for (const stage of plan.stages) {
+    for (const step of stage.steps) {
+      for (const sources of contextSources(step.op)) {
+        for (const source of sources) {
+          const parts = source.split('/').filter((p) => p !== '' && p !== '.');
+          const wild = parts.findIndex((p) => /[*?[\\]/.test(p));
+          if (wild >= 0 && wild < parts.length - 1) return;
+          // the dirs above the source: replacing one with a link, or (for a wildcard) adding a match, changes their stamp
+          for (let i = 1; i < parts.length; i++) add(parts.slice(0, i).join('/'), stampOf(context.tree.abs(parts.slice(0, i).join('/'))));
+          if (wild >= 0) add(parts.slice(0, wild).join('/') || '.', stampOf(context.tree.abs(parts.slice(0, wild).join('/') || '.')));
+        }
+        for (const e of context.entriesOf(await context.select(sources, step.location))) add(e.rel, hexStamp(e.stamp));
+      }
+    }
+  }
+  const memo: Memo = {
+    version: VERSION,
+    inputs: slot.inputs,
+    paths,
+    stamps: sha256(stamps.join('\n')),
+    images: imagesOf(plan),
+    keys: plan.stages.flatMap((s) => s.steps.map((st) => st.key)),
+    ...result,
+  };
+  await mkdir(dirname(slot.file), { recursive: true });
+  const tmp = `${slot.file}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(tmp, JSON.stringify(memo));
+  await rename(tmp, slot.file);
+}
+
+function eligible(opts: BuildOptions): boolean {
+  return (
+    !opts.noCache &&
+    (opts.noCacheFilter ?? []).length === 0 &&
+    (opts.cacheFrom ?? []).length === 0 &&
+    (opts.cacheTo ?? []).length === 0 &&
+    opts.outputs.length === 0 &&
+    !opts.push &&
+    !opts.pull &&
+    (opts.buildContexts?.size ?? 0) === 0 &&
+    opts.cacheMountsDir === undefined &&
+    opts.dockerfile !== '-'
+  );
+}
+
+function inputsOf(opts: BuildOptions, dockerfileText: string): string {
+  const sorted = (m: ReadonlyMap<string, string> | undefined): [string, string][] => [...(m ?? new Map<string, string>())].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return sha256(
+    JSON.stringify({
+      dockerfile: sha256(dockerfileText),
+      buildArgs: sorted(opts.buildArgs),
+      labels: sorted(opts.labels),
+      target: opts.target ?? null,
+      platform: opts.platform ?? null,
+      sourceDateEpoch: opts.sourceDateEpoch ?? null,
+      compression: opts.compression ?? null,
+      network: opts.network ?? null,
+    }),
+  );
+}
+
+/** The context sources of a step: COPY/ADD from the context, and RUN bind mounts of it. */
+function contextSources(op: Plan['stages'][number]['steps'][number]['op']): string[][] {
+  if (op.op === 'copy') return op.from.kind === 'context' && op.sources.length > 0 ? [op.sources] : [];
+  if (op.op !== 'run') return [];
+  return op.mounts.flatMap((m) => (m.type === 'bind' && m.from.kind === 'context' ? [[m.source === '/' ? '.' : m.source.slice(1)]] : []));
+}
+
+/** The local names the plan resolved images by: bases, `COPY --from` and `RUN --mount=from` images. */
+function imagesOf(plan: Plan): [string, Digest][] {
+  const out = new Map<string, Digest>();
+  const note = (root: SourceRoot | Plan['stages'][number]['base']): void => {
+    if (root.kind === 'image') out.set(root.image.name, root.image.manifest.digest);
+  };
+  for (const stage of plan.stages) {
+    note(stage.base);
+    for (const step of stage.steps) {
+      if (step.op.op === 'copy') note(step.op.from);
+      if (step.op.op === 'run') for (const m of step.op.mounts) if (m.type === 'bind') note(m.from);
+    }
+  }
+  return [...out];
+}
+
+/** The stamps of `paths` now, hashed as recordMemo hashes them. */
+function stampsOf(paths: readonly string[]): string {
+  const h = createHash('sha256');
+  paths.forEach((p, i) => h.update(i === 0 ? stampOf(p) : `\n${stampOf(p)}`));
+  return h.digest('hex');
+}
+
+/** A path's stamp as hex (as the context's entries carry it, see context/stat-cache.ts stampKey); `-` when it does not exist. */
+function stampOf(path: string): string {
+  const st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+  if (!st) return '-';
+  const b = Buffer.alloc(40);
+  b.writeBigUInt64LE(st.dev, 0);
+  b.writeBigUInt64LE(st.ino, 8);
+  b.writeBigUInt64LE(st.size, 16);
+  b.writeBigInt64LE(st.mtimeNs, 24);
+  b.writeBigInt64LE(st.ctimeNs, 32);
+  return b.toString('hex');
+}
+
+function hexStamp(stamp: string): string {
+  return Buffer.from(stamp, 'latin1').toString('hex');
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
