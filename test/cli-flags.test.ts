@@ -96,7 +96,6 @@ describe('tsbuild build flags', () => {
       [['--build-context', 'base=oci-layout:///nonexistent'], /^error: invalid --build-context ".*": \/nonexistent is not an OCI layout \(no index.json\)$/],
       [['--build-context', 'base=docker-image://Bad'], /^error: invalid --build-context "base=docker-image:\/\/Bad": invalid image reference/],
       [['--build-context', 'base=/nonexistent'], /^error: invalid --build-context "base=\/nonexistent": \/nonexistent is not a directory$/],
-      [['--build-context', `base=${work.path}`], /^error: --build-context base=.*: a local directory as a named context is not supported yet/],
       [['--root', file], /^error: invalid --root ".*": it is not a directory$/],
       [['--push'], /^error: --push needs a name to push to: give -t NAME$/],
       [['--target', 'nope'], /^error: target stage "nope" could not be found$/],
