@@ -4,19 +4,24 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildBusyboxBase, fixture, mustRun, tempDir, tsbuild } from './helpers/tsbuild.ts';
 
+/** Builds fixtures/copy over a fresh busybox base and unpacks the image: its rootfs path. */
+async function buildCopyFixture(work: { path: string }): Promise<string> {
+  const root = join(work.path, 'root');
+  await buildBusyboxBase(root, work.path, 'tsbuild.test/busybox:1.35');
+  const layout = join(work.path, 'layout');
+  const r = await tsbuild(root, ['build', '-f', fixture('copy', 'Dockerfile'), '-t', 'tsbuild.test/copy:1', '-o', `type=oci,dest=${layout},tar=false`, fixture('copy', 'ctx')]);
+  assert.equal(r.code, 0, r.stderr);
+  await mustRun('umoci', ['unpack', '--image', `${layout}:1`, join(work.path, 'bundle')]);
+  return join(work.path, 'bundle/rootfs');
+}
+
 describe('COPY and ADD', () => {
   let work: { path: string; cleanup: () => Promise<void> };
   let rootfs: string;
 
   before(async () => {
     work = await tempDir();
-    const root = join(work.path, 'root');
-    await buildBusyboxBase(root, work.path, 'tsbuild.test/busybox:1.35');
-    const layout = join(work.path, 'layout');
-    const r = await tsbuild(root, ['build', '-f', fixture('copy', 'Dockerfile'), '-t', 'tsbuild.test/copy:1', '-o', `type=oci,dest=${layout},tar=false`, fixture('copy', 'ctx')]);
-    assert.equal(r.code, 0, r.stderr);
-    await mustRun('umoci', ['unpack', '--image', `${layout}:1`, join(work.path, 'bundle')]);
-    rootfs = join(work.path, 'bundle/rootfs');
+    rootfs = await buildCopyFixture(work);
   });
   after(async () => work.cleanup());
 
@@ -76,23 +81,6 @@ describe('COPY and ADD', () => {
   it('ADD extracts a local gzip tar archive', async () => {
     assert.equal(await text('extracted/pkg/packed.txt'), 'packed\n');
   });
-});
-
-describe('COPY flags', () => {
-  let work: { path: string; cleanup: () => Promise<void> };
-  let rootfs: string;
-
-  before(async () => {
-    work = await tempDir();
-    const root = join(work.path, 'root');
-    await buildBusyboxBase(root, work.path, 'tsbuild.test/busybox:1.35');
-    const layout = join(work.path, 'layout');
-    const r = await tsbuild(root, ['build', '-f', fixture('copy', 'Dockerfile'), '-t', 'tsbuild.test/copy:2', '-o', `type=oci,dest=${layout},tar=false`, fixture('copy', 'ctx')]);
-    assert.equal(r.code, 0, r.stderr);
-    await mustRun('umoci', ['unpack', '--image', `${layout}:2`, join(work.path, 'bundle')]);
-    rootfs = join(work.path, 'bundle/rootfs');
-  });
-  after(async () => work.cleanup());
 
   it('--exclude leaves out what its patterns match', async () => {
     assert.deepEqual((await readdir(join(rootfs, 'excluded'))).sort(), ['top.md']);

@@ -17,8 +17,8 @@ import { runCommand } from '../executor/run-command.ts';
 import type { Plan } from '../planner/plan.ts';
 
 /**
- * Where the store keeps a cache mount's contents: the same path
- * `executor/run-mounts.ts` mounts (keep the two in step).
+ * Where the store keeps a cache mount's contents (what
+ * `executor/run-mounts.ts` mounts).
  */
 export function cacheMountPath(root: string, id: string): string {
   return join(root, 'cache-mounts', createHash('sha256').update(id).digest('hex').slice(0, 32));

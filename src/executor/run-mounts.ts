@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { chmod, chown, lstat, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
+import { cacheMountPath } from '../cache/cache-mounts.ts';
 import { UserError, type SourceLocation } from '../errors.ts';
 import type { InlineFile, PlannedMount } from '../planner/plan.ts';
 import { mountOverlay, unmount } from './overlay.ts';
@@ -184,14 +185,14 @@ async function readSecret(source: SecretSource | undefined): Promise<Buffer | un
 
 /** The persistent dir of a cache mount, created with its mode and owner on first use. */
 async function cacheDir(root: string, m: Extract<PlannedMount, { type: 'cache' }>): Promise<string> {
-  const dir = join(root, 'cache-mounts', createHash('sha256').update(m.id).digest('hex').slice(0, 32));
+  const dir = cacheMountPath(root, m.id);
   try {
     await mkdir(dir, { recursive: false });
     await chmod(dir, m.mode);
     await chown(dir, m.uid, m.gid);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      await mkdir(join(root, 'cache-mounts'), { recursive: true });
+      await mkdir(dirname(dir), { recursive: true });
       return cacheDir(root, m);
     }
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
