@@ -1,14 +1,17 @@
 // Cold builds of every scenario in ../shared/bench/scenarios (copied under
 // fixtures/conformance/bench-*), side by side with BuildKit and buildah in
 // the same run. "Cold" = every step runs (--no-cache); each builder already
-// holds the base image, as after a first pull. Medians of BENCH_RUNS runs (3).
+// holds the base image, as after a first pull. Medians of BENCH_RUNS runs (3);
+// BENCH_SCENARIOS=a,b picks scenarios.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPeers, scenarioContext } from '../peers.ts';
 import { median, printTable, timeRuns } from '../stats.ts';
 
-const SCENARIOS = ['steps', 'parallel-stages', 'context-20k', 'build-args', 'big-layer'];
+const ALL = ['steps', 'parallel-stages', 'context-20k', 'build-args', 'big-layer'];
+/** `BENCH_SCENARIOS=steps,build-args` runs only those. */
+const SCENARIOS = process.env.BENCH_SCENARIOS ? process.env.BENCH_SCENARIOS.split(',') : ALL;
 
 export async function run(): Promise<void> {
   const runs = Number(process.env.BENCH_RUNS ?? 3);
