@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pair in runc:runc busybox:busybox-static docker-registry:docker-registry skopeo:skopeo umoci:umoci \
+for pair in runc:runc crun:crun busybox:busybox-static docker-registry:docker-registry skopeo:skopeo umoci:umoci \
             getfattr:attr setfattr:attr mknod:coreutils file:file xz:xz-utils bzip2:bzip2 htpasswd:apache2-utils; do
   cmd=${pair%%:*}; pkg=${pair##*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
