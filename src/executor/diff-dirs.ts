@@ -40,6 +40,15 @@ export class DiffDirs {
    * `fetchBlob` brings a layer's blob into `store` when a dir must be
    * unpacked from a blob that is not there (a hit imported with `--cache-from`).
    */
+  /**
+   * Lower ids found (or unpacked) and linked by this build → their short
+   * names. Each step stacks every layer below it: checking them all again
+   * would cost a stat and a symlink per layer, per step.
+   */
+  private readonly ready = new Map<string, string>();
+  private stubs: Promise<string> | undefined;
+  private emptyDir: Promise<string> | undefined;
+
   constructor(
     root: string,
     private readonly store: BlobStore,
@@ -66,13 +75,20 @@ export class DiffDirs {
   async resolve(lowers: readonly Lower[]): Promise<string[]> {
     const names: string[] = [];
     for (const lower of lowers) {
+      const known = this.ready.get(lower.id);
+      if (known !== undefined) {
+        names.push(known);
+        continue;
+      }
       let id = lower.id;
       if (!(await exists(this.path(id)))) {
         if (!lower.layer) throw new Error(`snapshot ${id} is missing and has no layer to unpack`);
         id = DiffDirs.idOf(lower.layer);
         if (!(await exists(this.path(id)))) await this.unpack(lower.layer, id);
       }
-      names.push(await this.link(id));
+      const name = await this.link(id);
+      this.ready.set(lower.id, name);
+      names.push(name);
     }
     return names;
   }
@@ -83,19 +99,20 @@ export class DiffDirs {
     const id = `s${randomBytes(SHORT).toString('hex').slice(0, SHORT - 1)}`;
     const path = this.path(id);
     await mkdir(path);
-    await this.link(id);
+    this.ready.set(id, await this.link(id));
     return { id, path };
   }
 
   async remove(id: string): Promise<void> {
+    this.ready.delete(id);
     await rm(join(this.links, id.slice(0, SHORT)), { force: true });
     await rm(this.path(id), { recursive: true, force: true });
   }
 
   /** An always-empty dir: the bottom lower of every mount (a read-only overlay needs two lowers). */
-  async empty(): Promise<string> {
-    await mkdir(join(this.links, 'empty'), { recursive: true });
-    return 'empty';
+  empty(): Promise<string> {
+    this.emptyDir ??= mkdir(join(this.links, 'empty'), { recursive: true }).then(() => 'empty');
+    return this.emptyDir;
   }
 
   /**
@@ -105,7 +122,12 @@ export class DiffDirs {
    * dir — where they, and the copied-up parents they need, would end up in
    * the layer.
    */
-  async runtimeStubs(): Promise<string> {
+  runtimeStubs(): Promise<string> {
+    this.stubs ??= this.makeRuntimeStubs();
+    return this.stubs;
+  }
+
+  private async makeRuntimeStubs(): Promise<string> {
     const dir = join(this.links, 'stubs');
     const done = join(this.links, 'stubs.complete');
     if (await exists(done)) return 'stubs';
