@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.ts';
 import { runCommand } from './run-command.ts';
@@ -59,14 +59,26 @@ export function runtimeFromEnv(): RuntimeChoice {
 }
 
 /**
+ * The crun binary on PATH, identified by path, size and mtime: what the probe
+ * answer is keyed by (cheaper than running `crun --version` on every build).
+ */
+async function crunIdentity(): Promise<string | undefined> {
+  for (const dir of (process.env.PATH ?? '').split(':').filter(Boolean)) {
+    const st = await stat(join(dir, 'crun')).catch(() => undefined);
+    if (st?.isFile()) return `${join(dir, 'crun')} ${st.size} ${st.mtimeMs}`;
+  }
+  return undefined;
+}
+
+/**
  * The runtime a build uses: the one asked for, or with `auto` the fastest
  * that works here — crun when a probe container starts under it, else runc.
- * The probe's answer is kept under `root/run/` (keyed by crun's version) so
+ * The probe's answer is kept under `root/run/` (keyed by the crun binary) so
  * that it costs one probe per machine, not one per build.
  */
 export async function pickRuntime(root: string, choice: RuntimeChoice): Promise<OciRuntime> {
   if (choice === 'runc') return RUNC;
-  const version = (await runCommand('crun', ['--version']).catch(() => undefined))?.stdout.split('\n')[0];
+  const version = await crunIdentity();
   if (choice === 'crun') {
     if (!version) throw new UserError('--runtime crun: crun is not installed (apt-get install crun)');
     return CRUN;
