@@ -52,7 +52,7 @@ function tsbuildBuilder(root: string, base: string): Builder {
   return {
     name: 'tsbuild',
     async build(req) {
-      const r = await run(process.execPath, [join(projectRoot, 'bin/tsbuild'), 'build', '--root', root, '--build-arg', `BASE=${base}`, ...argFlags(req.buildArgs), ...(req.noCache ? ['--no-cache'] : []), req.context]);
+      const r = await run(join(projectRoot, 'bin/tsbuild'), ['build', '--root', root, '--build-arg', `BASE=${base}`, ...argFlags(req.buildArgs), ...(req.noCache ? ['--no-cache'] : []), req.context]);
       check(r, 'tsbuild build');
     },
   };

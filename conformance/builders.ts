@@ -70,8 +70,7 @@ export const TSBUILD_BIN = process.env.TSBUILD_BIN ?? join(projectRoot, 'bin/tsb
 
 /** Builds with the tsbuild CLI (state in `root`) and exports to `dest` as an OCI layout. */
 export async function buildWithTsbuild(root: string, input: BuildInput, dest: string): Promise<void> {
-  const r = await run(process.execPath, [
-    TSBUILD_BIN,
+  const r = await run(TSBUILD_BIN, [
     'build',
     '--root',
     root,

@@ -54,7 +54,7 @@ describe('builds sharing one root: at the same time, and killed with kill -9', (
     const delays = [350, 900, 1500, 2300, 650];
     const repaired: string[] = [];
     for (const delay of delays) {
-      const child = spawn(process.execPath, [join(projectRoot, 'bin/tsbuild'), 'build', '--no-cache', ctx], { env: { ...process.env, TSBUILD_ROOT: root }, stdio: 'ignore' });
+      const child = spawn(join(projectRoot, 'bin/tsbuild'), ['build', '--no-cache', ctx], { env: { ...process.env, TSBUILD_ROOT: root }, stdio: 'ignore' });
       const exited = new Promise((ok) => child.once('exit', ok));
       await sleep(delay);
       child.kill('SIGKILL');

@@ -9,7 +9,7 @@ import { fixture, mustRun, projectRoot, run, tempDir, tsbuild, type CliResult } 
 /** Runs `bin/tsbuild` with `stdin` piped in. */
 function withStdin(root: string, args: readonly string[], stdin: Buffer | string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(projectRoot, 'bin/tsbuild'), ...args], {
+    const child = spawn(join(projectRoot, 'bin/tsbuild'), args, {
       env: { ...process.env, TSBUILD_ROOT: root, NO_COLOR: '1' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -165,7 +165,7 @@ describe('progress of real builds', () => {
   describe('tty, under a real pseudo-terminal (script)', () => {
     /** Runs tsbuild under `script` on a COLSxROWS terminal; returns what the terminal got. */
     function underPty(args: string[], size: { cols: number; rows: number }, env: Record<string, string>): Promise<CliResult> {
-      const command = `stty cols ${size.cols} rows ${size.rows} && exec '${process.execPath}' '${join(projectRoot, 'bin/tsbuild')}' ${args.map((a) => `'${a}'`).join(' ')}`;
+      const command = `stty cols ${size.cols} rows ${size.rows} && exec '${join(projectRoot, 'bin/tsbuild')}' ${args.map((a) => `'${a}'`).join(' ')}`;
       const { NO_COLOR: _, FORCE_COLOR: __, ...rest } = process.env;
       return run('script', ['-qefc', command, '/dev/null'], { env: { ...rest, TSBUILD_ROOT: root, TERM: 'xterm-256color', ...env } });
     }

@@ -129,7 +129,7 @@ describe('the build context', () => {
     await mkdir(nobodyRoot, { mode: 0o777 });
     await chmod(nobodyRoot, 0o777);
     const asNobody = (args: string[]): Promise<CliResult> =>
-      run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(projectRoot, 'bin/tsbuild'), ...args], {
+      run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', join(projectRoot, 'bin/tsbuild'), ...args], {
         env: { ...process.env, TSBUILD_ROOT: nobodyRoot, NO_COLOR: '1' },
       });
     const plan = await asNobody(['plan', dir]);

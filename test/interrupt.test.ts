@@ -7,7 +7,7 @@ import { buildBusyboxBase, mustRun, projectRoot, tempDir, tsbuild } from './help
 
 /** Starts a build in the background and resolves once its RUN step has started. */
 async function startLongBuild(root: string, ctx: string): Promise<{ child: ChildProcess; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, [join(projectRoot, 'bin/tsbuild'), 'build', ctx], {
+  const child = spawn(join(projectRoot, 'bin/tsbuild'), ['build', ctx], {
     env: { ...process.env, TSBUILD_ROOT: root },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -41,7 +41,7 @@ after(async () => {
 /** Runs `bin/tsbuild` with its own root and Docker config dir, `stdin` piped in. */
 function cli(args: readonly string[], stdin = ''): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(projectRoot, 'bin/tsbuild'), ...args], {
+    const child = spawn(join(projectRoot, 'bin/tsbuild'), args, {
       env: { ...process.env, TSBUILD_ROOT: join(work.path, 'root'), DOCKER_CONFIG: join(work.path, 'docker'), NO_COLOR: '1' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

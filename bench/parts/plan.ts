@@ -18,7 +18,7 @@ export async function run(): Promise<void> {
     await writeFile(join(dir, 'Dockerfile'), `${lines.slice(0, 1000).join('\n')}\n`);
     const root = join(dir, 'root');
     const cli = (args: string[]) => async () => {
-      const r = await runCommand(process.execPath, [join(projectRoot, 'bin/tsbuild'), ...args]);
+      const r = await runCommand(join(projectRoot, 'bin/tsbuild'), args);
       if (r.code !== 0) throw new Error(r.stderr);
     };
     const plan = median(await timeRuns(5, cli(['plan', '--root', root, '--format', 'json', dir])));

@@ -1,9 +1,9 @@
-import { Readable } from 'node:stream';
 import { posix } from 'node:path';
 import { UserError } from '../errors.ts';
 import type { BlobStore } from '../image/blob-store.ts';
 import type { Digest } from '../image/oci.ts';
 import type { FetchedUrl } from '../planner/plan.ts';
+import { send, type HttpResponse } from '../registry/http.ts';
 
 /**
  * Downloads an `ADD https://…` source into the blob store, so that its
@@ -20,16 +20,19 @@ export async function fetchUrl(store: BlobStore, url: string, checksum?: string)
   if (checksum !== undefined && !/^sha256:[a-f0-9]{64}$/.test(checksum)) {
     throw new UserError(`ADD --checksum=${checksum}: expected sha256: and 64 lowercase hex digits`);
   }
-  let response: Response;
+  let response: HttpResponse;
   try {
-    response = await fetch(parsed, { redirect: 'follow' });
+    response = await send(parsed.href, () => ({}));
   } catch (e) {
-    const cause = (e as { cause?: { code?: string } }).cause?.code;
-    throw new UserError(`ADD: cannot fetch ${url}${cause ? ` (${cause})` : ''}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(`ADD: cannot fetch ${url}${code ? ` (${code})` : ''}`);
   }
-  if (!response.ok || !response.body) throw new UserError(`ADD: ${url}: HTTP ${response.status}`);
+  if (!response.ok) {
+    response.body.resume();
+    throw new UserError(`ADD: ${url}: HTTP ${response.status}`);
+  }
   const blob = await store
-    .putStream(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>), checksum ? { digest: checksum as Digest } : undefined)
+    .putStream(response.body, checksum ? { digest: checksum as Digest } : undefined)
     .catch((e: unknown) => {
       if (e instanceof UserError && checksum) throw new UserError(`ADD ${url}: the content does not match --checksum=${checksum}`);
       throw e;

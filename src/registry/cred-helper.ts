@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { UserError } from '../errors.ts';
+import { childEnv } from './deferred-cas.ts';
 
 /** What a helper holds for one server: a username and a secret (password or identity token). */
 export interface HelperCredentials {
@@ -82,7 +83,7 @@ function helperFailure(name: string, action: string, r: HelperRun): UserError {
 
 function runHelper(name: string, action: string, input: string): Promise<HelperRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(`docker-credential-${name}`, [action], { stdio: ['pipe', 'pipe', 'pipe'], timeout: HELPER_TIMEOUT_MS });
+    const child = spawn(`docker-credential-${name}`, [action], { stdio: ['pipe', 'pipe', 'pipe'], timeout: HELPER_TIMEOUT_MS, env: childEnv() });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));

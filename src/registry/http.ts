@@ -13,6 +13,7 @@ import { request as plainRequest, type IncomingMessage } from 'node:http';
 import { request as tlsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { httpsTrust } from './deferred-cas.ts';
 import { backoff, isTransientNetworkError, isTransientStatus, type RetryPolicy } from './retry.ts';
 
 /** What request bodies are made of: bytes, or a stream of them (sent as they come). */
@@ -146,7 +147,8 @@ function exchange(url: URL, method: string, headers: Record<string, string>, bod
   if (body instanceof Uint8Array) headers['content-length'] ??= String(body.length);
   else if (!body && method !== 'GET' && method !== 'HEAD') headers['content-length'] ??= '0';
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers, ...(signal && { signal }) }, resolve);
+    const ca = url.protocol === 'https:' ? httpsTrust() : undefined;
+    const req = request(url, { method, headers, ...(signal && { signal }), ...(ca && { ca }) }, resolve);
     req.on('error', reject);
     req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(Object.assign(new Error('the registry stopped answering'), { code: 'ETIMEDOUT' })));
     if (body === undefined) req.end();

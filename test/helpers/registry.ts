@@ -14,6 +14,8 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +33,10 @@ export interface StartRegistryOptions {
   timeoutMs?: number;
   /** Demand HTTP Basic auth (htpasswd) with this one user. Needs `htpasswd` (apache2-utils). */
   basicAuth?: { username: string; password: string };
+  /** Serve HTTPS with this certificate and key (PEM files). */
+  tls?: { certificate: string; key: string };
+  /** The IPv4 address to listen on; default 127.0.0.1. */
+  address?: string;
 }
 
 /** Registries still running, killed on exit so a test that forgets stop() cannot leak one. */
@@ -52,7 +58,7 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
     const htpasswd = opts.basicAuth && (await writeHtpasswd(dir, opts.basicAuth));
     for (let attempt = 1; ; attempt++) {
       try {
-        return await startOn(dir, await freePort(), opts.timeoutMs ?? 15_000, htpasswd);
+        return await startOn(dir, `${opts.address ?? '127.0.0.1'}:${await freePort()}`, opts, htpasswd);
       } catch (e) {
         if (!(e instanceof PortTaken) || attempt >= 3) throw e;
       }
@@ -77,8 +83,8 @@ async function writeHtpasswd(dir: string, user: { username: string; password: st
   return path;
 }
 
-async function startOn(dir: string, port: number, timeoutMs: number, htpasswd: string | undefined): Promise<TestRegistry> {
-  const host = `127.0.0.1:${port}`;
+async function startOn(dir: string, host: string, opts: StartRegistryOptions, htpasswd: string | undefined): Promise<TestRegistry> {
+  const timeoutMs = opts.timeoutMs ?? 15_000;
   const configPath = join(dir, 'config.yml');
   await writeFile(
     configPath,
@@ -95,6 +101,7 @@ async function startOn(dir: string, port: number, timeoutMs: number, htpasswd: s
       '    enabled: true',
       'http:',
       `  addr: ${host}`,
+      ...(opts.tls ? ['  tls:', `    certificate: ${opts.tls.certificate}`, `    key: ${opts.tls.key}`] : []),
       ...(htpasswd ? ['auth:', '  htpasswd:', '    realm: tsbuild-test', `    path: ${htpasswd}`] : []),
       '',
     ].join('\n'),
@@ -143,11 +150,10 @@ async function startOn(dir: string, port: number, timeoutMs: number, htpasswd: s
       throw new Error(message);
     }
     try {
-      const res = await fetch(`http://${host}/v2/`, { signal: AbortSignal.timeout(1000) });
-      await res.body?.cancel();
+      const status = await pingV2(host, opts.tls !== undefined);
       // with htpasswd, 401 is the registry answering as configured
-      if (res.ok || (htpasswd && res.status === 401)) return { host, stop };
-      lastProblem = `GET /v2/ answered HTTP ${res.status}`;
+      if ((status >= 200 && status < 300) || (htpasswd && status === 401)) return { host, stop };
+      lastProblem = `GET /v2/ answered HTTP ${status}`;
     } catch (e) {
       lastProblem = e instanceof Error ? e.message : String(e);
     }
@@ -156,6 +162,18 @@ async function startOn(dir: string, port: number, timeoutMs: number, htpasswd: s
       throw new Error(`docker-registry on ${host} did not answer GET /v2/ within ${timeoutMs} ms (${lastProblem})${tail(stderr)}`);
     }
   }
+}
+
+/** The status of `GET /v2/`; over HTTPS without checking the certificate (the caller made it). */
+function pingV2(host: string, tls: boolean): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = (tls ? httpsGet : httpGet)(`${tls ? 'https' : 'http'}://${host}/v2/`, { timeout: 1000, rejectUnauthorized: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
 }
 
 function tail(stderr: string): string {

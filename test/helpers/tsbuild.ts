@@ -19,7 +19,7 @@ export interface CliResult {
  * `$TSBUILD_ROOT`. Tests assert on what it prints and leaves behind.
  */
 export function tsbuild(root: string, args: readonly string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
-  return run(process.execPath, [join(projectRoot, 'bin/tsbuild'), ...args], {
+  return run(join(projectRoot, 'bin/tsbuild'), args, {
     cwd: opts.cwd ?? projectRoot,
     env: { ...process.env, TSBUILD_ROOT: root, NO_COLOR: '1', ...opts.env },
   });
