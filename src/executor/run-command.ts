@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { hostCommand } from '../host-commands.ts';
 
 export interface CommandResult {
   code: number;
@@ -8,25 +8,14 @@ export interface CommandResult {
 
 /**
  * Runs a host helper program (mount, umount, runc...) to completion and
- * collects its output. Rejects only when the program cannot be started; a
- * non-zero exit is the caller's to judge.
+ * collects its output (through the helper shells of host-commands.ts).
+ * Rejects only when the program cannot be started; a non-zero exit is the
+ * caller's to judge.
  */
-export function runCommand(cmd: string, args: readonly string[], opts: { cwd?: string } = {}): Promise<CommandResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(opts.cwd !== undefined && { cwd: opts.cwd }) });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (code, signal) =>
-      resolve({
-        code: code ?? (signal ? 128 : 1),
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
-      }),
-    );
-  });
+export async function runCommand(cmd: string, args: readonly string[], opts: { cwd?: string } = {}): Promise<CommandResult> {
+  const r = await hostCommand(cmd, args, opts);
+  if (r.missing) throw Object.assign(new Error(`${cmd}: not found`), { code: 'ENOENT' });
+  return { code: r.code, stdout: r.stdout.toString('utf8'), stderr: r.stderr };
 }
 
 /** Like runCommand, but a non-zero exit rejects with the program's stderr. */

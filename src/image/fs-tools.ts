@@ -1,6 +1,6 @@
 /**
  * The file system operations Node has no API for (extended attributes,
- * device nodes, FIFOs), done by spawning the standard tools: `getfattr` and
+ * device nodes, FIFOs), done by running the standard tools (see host-commands.ts): `getfattr` and
  * `setfattr` from the `attr` package, `mknod` from coreutils. Batched so a
  * layer costs one `getfattr` to read and one `setfattr` to write.
  *
@@ -11,6 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { UserError } from '../errors.ts';
+import { hostCommand } from '../host-commands.ts';
 
 export type XattrTree = Map<string, Map<string, Buffer>>;
 
@@ -20,7 +21,22 @@ interface RunResult {
   code: number | null;
 }
 
-function run(cmd: string, args: string[], input?: Buffer): Promise<RunResult> {
+/** The apt package a missing tool comes from, for the error. */
+function notInstalled(cmd: string): UserError {
+  return new UserError(`${cmd} is not installed (apt-get install -y ${cmd === 'mknod' ? 'coreutils' : 'attr'})`);
+}
+
+/** A run without input goes through the helper shells (no fork of node); one with input is spawned. */
+async function run(cmd: string, args: string[], input?: Buffer): Promise<RunResult> {
+  if (input === undefined) {
+    const r = await hostCommand(cmd, args);
+    if (r.missing) throw notInstalled(cmd);
+    return { stdout: r.stdout, stderr: r.stderr.trim(), code: r.code };
+  }
+  return spawnWithInput(cmd, args, input);
+}
+
+function spawnWithInput(cmd: string, args: string[], input: Buffer): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -28,11 +44,7 @@ function run(cmd: string, args: string[], input?: Buffer): Promise<RunResult> {
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.on('error', (e: NodeJS.ErrnoException) => {
-      reject(
-        e.code === 'ENOENT'
-          ? new UserError(`${cmd} is not installed (apt-get install -y ${cmd === 'mknod' ? 'coreutils' : 'attr'})`)
-          : e,
-      );
+      reject(e.code === 'ENOENT' ? notInstalled(cmd) : e);
     });
     child.on('close', (code) => {
       resolve({ stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8').trim(), code });

@@ -1,0 +1,178 @@
+/**
+ * Runs short host programs (mount, umount, getfattr, mknod, runc delete…)
+ * through a few long-lived `sh` processes instead of spawning each from node.
+ *
+ * Node forks its whole address space for every spawn: the event loop stops
+ * for 2–5 ms each time (more as the heap grows), and a build runs several
+ * such programs per step. A shell forks in a fraction of that, on whichever
+ * core is free. Programs that stream output or run long (the containers)
+ * are still spawned directly.
+ *
+ *   const r = await hostCommand('umount', [target]);
+ *   if (r.code !== 0) …r.stderr…
+ *
+ * Each shell runs one command at a time, read as a line from its stdin:
+ * the command in a subshell (its own cwd, stdin from /dev/null), then an
+ * end marker on stdout and on stderr and the exit status on fd 3. Output is
+ * split at the markers, so a command's output never mixes with the next
+ * one's. Up to MAX_SHELLS run at once; a command waits for the least busy.
+ * An argument the line protocol cannot carry (a newline, a NUL) makes that
+ * one command spawn directly. The shells ignore SIGINT, as do the programs
+ * they start: a Ctrl-C in the terminal must not cut short the unmounts that
+ * clean up after it. Idle shells do not keep node alive, and they
+ * exit when node does (their stdin closes).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+
+export interface HostCommandResult {
+  /** The exit status; 127 when the program is not installed (see `missing`). */
+  code: number;
+  stdout: Buffer;
+  stderr: string;
+  /** The program could not be found or started. */
+  missing: boolean;
+}
+
+/** Runs `cmd args…` (in `cwd`) to completion; never rejects on a non-zero exit. */
+export function hostCommand(cmd: string, args: readonly string[], opts: { cwd?: string } = {}): Promise<HostCommandResult> {
+  const words = [cmd, ...args, ...(opts.cwd !== undefined ? [opts.cwd] : [])];
+  if (words.some((w) => /[\n\0]/.test(w))) return spawnDirectly(cmd, args, opts);
+  const cd = opts.cwd !== undefined ? `cd -- ${quote(opts.cwd)} && ` : '';
+  return pickShell().run(`(${cd}exec ${[cmd, ...args].map(quote).join(' ')}) </dev/null`);
+}
+
+const MAX_SHELLS = 4;
+const MARK = '\x00\x1ctsbuild-end\x1c\x00';
+const MARK_BYTES = Buffer.from(MARK, 'latin1');
+/** The shell's own status for a program it cannot find (and its message), as sh and dash print them. */
+const NOT_FOUND = 127;
+
+const shells: HelperShell[] = [];
+
+function pickShell(): HelperShell {
+  const idle = shells.find((s) => s.pending === 0);
+  if (idle) return idle;
+  if (shells.length < MAX_SHELLS) {
+    const shell = new HelperShell(() => shells.splice(shells.indexOf(shell), 1));
+    shells.push(shell);
+    return shell;
+  }
+  return shells.reduce((a, b) => (b.pending < a.pending ? b : a));
+}
+
+/** `'…'` with embedded quotes closed and reopened: one word for sh, whatever it holds. */
+function quote(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+interface Waiting {
+  resolve: (r: HostCommandResult) => void;
+  reject: (e: Error) => void;
+  stdout?: Buffer;
+  stderr?: Buffer;
+  code?: number;
+}
+
+/** MARK in printf's octal escapes. */
+const MARK_FORMAT = '\\000\\034tsbuild-end\\034\\000';
+const LOOP = `trap '' INT; while IFS= read -r line; do eval "$line"; s=$?; printf '${MARK_FORMAT}'; printf '${MARK_FORMAT}' >&2; echo "$s" >&3; done`;
+
+class HelperShell {
+  private readonly child: ChildProcess;
+  private readonly stdin: Writable;
+  private readonly queue: Waiting[] = [];
+  private failed: Error | undefined;
+
+  constructor(onExit: () => void) {
+    this.child = spawn('sh', ['-c', LOOP], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+    this.stdin = this.child.stdin as Writable;
+    const [out, err, status] = [this.child.stdout, this.child.stderr, this.child.stdio[3]] as Readable[];
+    splitAtMarks(out as Readable, (b) => this.settle('stdout', b));
+    splitAtMarks(err as Readable, (b) => this.settle('stderr', b));
+    let lines = '';
+    (status as Readable).setEncoding('utf8').on('data', (s: string) => {
+      lines += s;
+      for (let nl = lines.indexOf('\n'); nl >= 0; nl = lines.indexOf('\n')) {
+        this.settle('code', Number(lines.slice(0, nl)));
+        lines = lines.slice(nl + 1);
+      }
+    });
+    this.stdin.on('error', () => undefined);
+    const fail = (e: Error): void => {
+      onExit();
+      this.failed = e;
+      for (const w of this.queue.splice(0)) w.reject(e);
+    };
+    this.child.on('error', fail);
+    this.child.on('exit', (code, signal) => fail(new Error(`the helper shell exited (${signal ?? `code ${code}`})`)));
+    this.unref();
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  run(line: string): Promise<HostCommandResult> {
+    if (this.failed) return Promise.reject(this.failed);
+    return new Promise((resolve, reject) => {
+      if (this.queue.length === 0) this.ref();
+      this.queue.push({ resolve, reject });
+      this.stdin.write(`${line}\n`);
+    });
+  }
+
+  /** Records one part of a command's answer: each stream's parts arrive in the order the commands ran. */
+  private settle(part: 'stdout' | 'stderr' | 'code', value: Buffer | number): void {
+    const w = this.queue.find((q) => q[part] === undefined);
+    if (!w) return;
+    if (part === 'code') w.code = value as number;
+    else w[part] = value as Buffer;
+    // answers go out in order, each once all three of its parts are in
+    for (let head = this.queue[0]; head?.stdout !== undefined && head.stderr !== undefined && head.code !== undefined; head = this.queue[0]) {
+      this.queue.shift();
+      if (this.queue.length === 0) this.unref();
+      const stderr = head.stderr.toString('utf8');
+      head.resolve({ code: head.code, stdout: head.stdout, stderr, missing: head.code === NOT_FOUND && /not found/.test(stderr) });
+    }
+  }
+
+  /** Keeps node running while a command is out, and lets it exit when none is. */
+  private ref(): void {
+    this.child.ref();
+    for (const s of this.child.stdio) (s as { ref?: () => void } | null)?.ref?.();
+  }
+
+  private unref(): void {
+    this.child.unref();
+    for (const s of this.child.stdio) (s as { unref?: () => void } | null)?.unref?.();
+  }
+}
+
+/** Calls `onPart` with each stretch of `stream` that ends at a MARK (the mark left out). */
+function splitAtMarks(stream: Readable, onPart: (part: Buffer) => void): void {
+  let buffered: Buffer = Buffer.alloc(0);
+  stream.on('data', (chunk: Buffer) => {
+    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+    for (let at = buffered.indexOf(MARK_BYTES); at >= 0; at = buffered.indexOf(MARK_BYTES)) {
+      onPart(buffered.subarray(0, at));
+      buffered = buffered.subarray(at + MARK_BYTES.length);
+    }
+  });
+}
+
+function spawnDirectly(cmd: string, args: readonly string[], opts: { cwd?: string }): Promise<HostCommandResult> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(opts.cwd !== undefined && { cwd: opts.cwd }) });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e: NodeJS.ErrnoException) =>
+      resolve({ code: NOT_FOUND, stdout: Buffer.alloc(0), stderr: e.message, missing: e.code === 'ENOENT' }),
+    );
+    child.on('close', (code, signal) =>
+      resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8'), missing: false }),
+    );
+  });
+}
