@@ -74,6 +74,14 @@ describe('COPY and ADD', () => {
     await assert.rejects(stat('/tmp/escape-attempt.txt'), { code: 'ENOENT' });
   });
 
+  it('merges a copied directory into the one the image has; a copied file or directory replaces a different kind of entry', async () => {
+    assert.deepEqual((await readdir(join(rootfs, 'merge'))).sort(), ['dir-then-file', 'file-then-dir', 'keep.txt', 'sub']);
+    assert.equal(await text('merge/keep.txt'), 'keep\n');
+    assert.deepEqual((await readdir(join(rootfs, 'merge/sub'))).sort(), ['new.txt', 'old.txt']);
+    assert.equal(await text('merge/file-then-dir/x.txt'), 'x\n');
+    assert.equal(await text('merge/dir-then-file'), 'now-a-file\n');
+  });
+
   it('copies from an earlier stage', async () => {
     assert.equal(await text('from-stage.txt'), 'from-build-stage\n');
   });

@@ -32,6 +32,12 @@ export interface CopyRequest {
   selection: readonly SelectedPath[];
   /** The step's writable rootfs. */
   rootfs: string;
+  /**
+   * The overlay upper dir under `rootfs`, when the snapshot allows writing
+   * into it directly (see ActiveSnapshot.directUpper): the contents of a
+   * directory source are then written there rather than through the mount.
+   */
+  upper?: string;
   /** Absolute path in the image; a trailing `/` means "into this directory". */
   dest: string;
   /** `--chown`, or root for context sources; undefined keeps the source's owners (`--from` a stage or image). */
@@ -64,7 +70,7 @@ export async function copyIntoRootfs(request: CopyRequest): Promise<void> {
   for (const sel of req.selection) {
     const src = posix.join(req.srcRoot, sel.rel);
     if (sel.isDir) {
-      const destDir = await ensureDir(req, req.dest);
+      const destDir = await bulkTarget(req, await ensureDir(req, req.dest));
       if (sel.entries) copyListed(src, sel.entries, destDir, req);
       else copyTree(src, destDir, req);
     } else if (req.extractArchives && (await isArchive(src))) {
@@ -82,6 +88,27 @@ export async function copyIntoRootfs(request: CopyRequest): Promise<void> {
 /** A copy in progress: the request, plus the files copied so far by inode, so that hard links stay links. */
 interface CopyState extends CopyRequest {
   links: Map<string, string>;
+}
+
+/**
+ * Where a directory source's contents go: `destDir` (a host path in the
+ * merged rootfs), or its twin in the upper dir when one is given. Through
+ * overlayfs every create, chown, chmod and utimes costs several times what
+ * it costs on the upper dir's own file system (a 20,000-file COPY: 4.3 s
+ * against about 1 s). Writing there directly is sound because the merged
+ * view of that subtree is not looked at again while the overlay is mounted
+ * (files are copied through the mount otherwise), and because it gives the
+ * same result: an entry in the upper dir hides whatever lower entry has its
+ * name, and a directory there merges with a lower one of the same name, as
+ * a COPY onto an existing directory does. `destDir` itself is copied up
+ * first (a chown to its own owner does it), with its parents, so that the
+ * upper dir holds it with the metadata the lower layers gave it.
+ */
+async function bulkTarget(req: CopyState, destDir: string): Promise<string> {
+  if (req.upper === undefined) return destDir;
+  const st = await lstat(destDir);
+  await lchown(destDir, st.uid, st.gid);
+  return posix.join(req.upper, posix.relative(req.rootfs, destDir));
 }
 
 /** Creates `path` (and missing parents, owned like the copied files) inside the rootfs; returns its host path. */

@@ -298,6 +298,7 @@ export class Executor {
         : undefined;
     const request = {
       rootfs: snap.rootfs,
+      ...(snap.directUpper !== undefined && { upper: snap.directUpper }),
       dest: op.dest,
       ...(owner && { owner }),
       // a --link layer stands alone: the parents it creates are root's 0755, whoever owns the files

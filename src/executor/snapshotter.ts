@@ -11,6 +11,13 @@ export interface ActiveSnapshot {
   id: string;
   /** The new diff dir's path. */
   upper: string;
+  /**
+   * The overlay upper dir (`upper`) when new entries may be written into it
+   * directly instead of through `rootfs`, for a subtree the merged view does
+   * not look at again before `unmount`; undefined when every write must go
+   * through `rootfs` (the copy snapshotter computes the diff from it).
+   */
+  directUpper?: string;
   /** Ends writing; afterwards the diff dir is complete. Idempotent. */
   unmount(): Promise<void>;
   /** Unmounts and frees the scratch space; the diff dir is deleted too unless `keep`. Idempotent. */
@@ -78,6 +85,7 @@ export class OverlaySnapshotter implements Snapshotter {
       rootfs,
       id: upper.id,
       upper: upper.path,
+      directUpper: upper.path,
       unmount: unmountOnce,
       release: async (keep) => {
         await unmountOnce();
