@@ -162,7 +162,7 @@ async function child(args: string[]): Promise<void> {
   const t0 = performance.now();
   let size = 0;
   if (what === 'layer') {
-    const layer = await writeLayer(dir, new BlobStore(storeDir as string), { compression: parseCompression(compression as string) });
+    const layer = await writeLayer(dir, new BlobStore(storeDir as string), { compression: parseCompression(compression as string, compression === 'gzip' ? 6 : undefined) });
     size = layer.descriptor.size;
   } else {
     for await (const chunk of layerTar(dir)) size += chunk.length;

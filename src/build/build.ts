@@ -51,7 +51,7 @@ export interface BuildOptions {
   /**
    * `--compression`/`--compression-level`: new layers are written with it,
    * and layers of another algorithm (base image, cache hits) are converted
-   * (default: new layers gzip level 6, others kept as they are).
+   * (default: new layers gzip level 1, others kept as they are).
    */
   compression?: CompressionSpec;
   sourceDateEpoch?: number;

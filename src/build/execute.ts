@@ -28,7 +28,7 @@ export interface ExecuteOptions {
   ssh: ReadonlyMap<string, string>;
   progress: ProgressSink;
   sourceDateEpoch?: number;
-  /** How new layers are compressed (default gzip level 6). */
+  /** How new layers are compressed (default gzip level 1). */
   compression?: CompressionSpec;
   /** Receives the function that stops the build (kill containers; steps then unmount) when the caller is interrupted. */
   onAbortable?: (abort: () => Promise<void>) => void;

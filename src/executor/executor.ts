@@ -39,7 +39,7 @@ export interface ExecutorDeps {
   progress: ProgressSink;
   /** Clamp file times in new layers and date history entries to this (seconds). */
   sourceDateEpoch?: number;
-  /** How new layers are compressed (default gzip level 6). */
+  /** How new layers are compressed (default gzip level 1). */
   compression?: CompressionSpec;
 }
 

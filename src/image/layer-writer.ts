@@ -7,7 +7,7 @@
  * store, hashing the tar (the diffId) and the compressed bytes (the blob
  * digest) on the way, then renames the file into place under its digest.
  * Only a few chunks are ever in memory. The default compression is gzip at
- * level 6 on every core; see `compression.ts` for the others.
+ * level 1 on every core; see `compression.ts` for the others.
  */
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -21,7 +21,7 @@ import type { Digest, Layer } from './oci.ts';
 export interface WriteLayerOptions {
   /** Clamp every mtime to this many seconds since the epoch (SOURCE_DATE_EPOCH). */
   sourceDateEpoch?: number;
-  /** Default gzip at level 6. */
+  /** Default gzip at compression.ts's default level. */
   compression?: CompressionSpec;
 }
 

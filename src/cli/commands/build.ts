@@ -19,7 +19,7 @@ const builder = (y: Argv) =>
     .option('label', repeatable('set an image label KEY=VALUE'))
     .option('pull', { type: 'boolean', default: false, describe: 'pull base images even when the local store has them', coerce: bool })
     .option('compression', { type: 'string', requiresArg: true, describe: 'layer compression: gzip (default), zstd or none', coerce: single('--compression') })
-    .option('compression-level', { type: 'string', requiresArg: true, describe: 'gzip 0-9 (default 6), zstd 0-22 (default 3)', coerce: wholeNumber('--compression-level') })
+    .option('compression-level', { type: 'string', requiresArg: true, describe: 'gzip 0-9 (default 1), zstd 0-22 (default 3)', coerce: wholeNumber('--compression-level') })
     .option('source-date-epoch', { type: 'string', requiresArg: true, describe: 'clamp timestamps to these seconds (default $SOURCE_DATE_EPOCH)', coerce: single('--source-date-epoch') })
     .group(['tag', 'label', 'pull', 'compression', 'compression-level', 'source-date-epoch'], 'Image:')
     // Not `array`: yargs then refuses `-o -` (the filesystem as a tar on stdout); repeated flags still collect.
