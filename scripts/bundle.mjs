@@ -1,8 +1,9 @@
 // Bundles the CLI so `bin/tsbuild` starts without a TypeScript loader
 // (~0.1 s instead of ~0.85 s through tsx). Code splitting keeps start-up
-// lean: `dist/tsbuild.mjs` holds yargs and the flag definitions, and each
-// command's handler loads its own chunk (parser, registry client, executor…)
-// only when it runs.
+// lean: `dist/tsbuild.mjs` only looks for a remembered build command line
+// (src/cli/repeat-build.ts), the `cli` chunk holds yargs and the flag
+// definitions, and each command's handler loads its own chunk (parser,
+// registry client, executor…) only when it runs.
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';

@@ -23,10 +23,10 @@
  * `--no-cache`) takes the normal path.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { lstatSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { CacheStore } from '../cache/cache-store.ts';
+import { stampOfPath } from '../context/stat-cache.ts';
 import type { BlobStore } from '../image/blob-store.ts';
 import type { ImageStore } from '../image/image-store.ts';
 import type { Descriptor, Digest } from '../image/oci.ts';
@@ -88,7 +88,7 @@ export async function finishFromMemo(r: MemoResult, tags: readonly Reference[], 
     await images.tag(ref, r.manifest);
     opts.progress({ type: 'info', message: `naming to ${formatReference(ref)}` });
   }
-  return { manifest: r.manifest, config: r.config, names: tags.map(formatReference), size: r.size, layers: r.layers };
+  return { manifest: r.manifest, config: r.config, names: tags.map(formatReference), size: r.size, layers: r.layers, replayed: true };
 }
 
 /** Where a build's memo lives, and what it must have been made from. */
@@ -245,17 +245,10 @@ function stampsOf(paths: readonly string[]): string {
   return h.digest('hex');
 }
 
-/** A path's stamp as hex (as the context's entries carry it, see context/stat-cache.ts stampKey); `-` when it does not exist. */
+/** A path's stamp as hex (as the context's entries carry it); `-` when it does not exist. */
 function stampOf(path: string): string {
-  const st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
-  if (!st) return '-';
-  const b = Buffer.alloc(40);
-  b.writeBigUInt64LE(st.dev, 0);
-  b.writeBigUInt64LE(st.ino, 8);
-  b.writeBigUInt64LE(st.size, 16);
-  b.writeBigInt64LE(st.mtimeNs, 24);
-  b.writeBigInt64LE(st.ctimeNs, 32);
-  return b.toString('hex');
+  const stamp = stampOfPath(path);
+  return stamp === undefined ? '-' : hexStamp(stamp);
 }
 
 function hexStamp(stamp: string): string {

@@ -85,6 +85,8 @@ export interface BuildResult {
   /** The layers' (compressed) bytes, and how many there are. */
   size: number;
   layers: number;
+  /** The build memo answered: nothing was parsed, planned or run. */
+  replayed?: boolean;
 }
 
 

@@ -22,6 +22,7 @@ import { EXIT_INTERRUPTED, reportSettings } from './error-report.ts';
 import { STDIN_ARG } from './flags.ts';
 import { parseLabels } from './label-spec.ts';
 import { parseOutputSpec } from './output-spec.ts';
+import { rememberBuildArgs } from './repeat-build.ts';
 import { checkResultPath, writeIidFile, writeMetadataFile } from './result-files.ts';
 import { parseSecrets, parseSsh } from './secret-spec.ts';
 import { contextFromStdin, dockerfileFromStdin, type StdinInput } from './stdin-context.ts';
@@ -91,8 +92,12 @@ function buildOptions(argv: BuildArgv): Omit<BuildOptions, 'contextDir' | 'progr
   };
 }
 
-/** `tsbuild build`: see the module comment. */
-export async function runBuild(argv: BuildArgv): Promise<void> {
+/**
+ * `tsbuild build`: see the module comment. A build the memo answered has
+ * its command line remembered for the next time (repeat-build.ts), unless
+ * it is that next time (`repeated`).
+ */
+export async function runBuild(argv: BuildArgv, opts: { repeated?: boolean } = {}): Promise<void> {
   const stdinContext = argv.context === STDIN_ARG;
   const options = buildOptions(argv);
   const renderer = createRenderer(argv.quiet ? 'quiet' : argv.progress);
@@ -145,6 +150,7 @@ export async function runBuild(argv: BuildArgv): Promise<void> {
     await stdin?.cleanup();
   }
   renderer.finish({ failed: false });
+  if (result.replayed && !opts.repeated) await rememberBuildArgs(process.argv.slice(2), argv);
   if (argv.iidfile !== undefined) await writeIidFile(argv.iidfile, result);
   if (argv['metadata-file'] !== undefined) await writeMetadataFile(argv['metadata-file'], result);
   // With an output on stdout, the digest must not end up inside the tar.

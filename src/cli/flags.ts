@@ -88,6 +88,7 @@ export const formatOption = {
 /** `--progress`: how progress is shown on stderr (default $TSBUILD_PROGRESS, else auto). */
 export const progressOption = {
   type: 'string',
+  // an environment variable a default reads must be in repeat-build.ts PARSE_ENV
   default: process.env.TSBUILD_PROGRESS || 'auto',
   describe: 'auto (tty on a terminal, else plain), tty, plain, json (one event per line) or quiet',
   coerce: (value: unknown): ProgressMode => oneOf('--progress', PROGRESS_MODES)(value),
