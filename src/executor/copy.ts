@@ -1,19 +1,26 @@
 import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
+  closeSync,
   copyFileSync,
   createReadStream,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
   lchownSync,
   linkSync,
   lstatSync,
   lutimesSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readlinkSync,
+  readSync,
   rmSync,
   symlinkSync,
   utimesSync,
   writeFileSync,
+  writeSync,
   type Stats,
 } from 'node:fs';
 import { chmod as chmodPath, lchown, lstat, mkdir, open } from 'node:fs/promises';
@@ -179,15 +186,50 @@ function copyEntry(src: string, dest: string, req: CopyState, recurse: boolean):
     linkSync(first, dest);
     return undefined;
   }
-  if (st.isFile()) copyFileSync(src, dest);
-  // a socket arrives as an empty file, as BuildKit sends it
-  else if (st.isSocket()) writeFileSync(dest, '');
-  else makeNode(dest, st);
-  lchownSync(dest, uid, gid);
-  chmodSync(dest, mode);
-  utimesSync(dest, st.atime, st.mtime);
+  if (st.isFile() && st.size < BIG_FILE) copySmallFile(src, dest, st, { uid, gid, mode });
+  else {
+    if (st.isFile()) copyFileSync(src, dest);
+    // a socket arrives as an empty file, as BuildKit sends it
+    else if (st.isSocket()) writeFileSync(dest, '');
+    else makeNode(dest, st);
+    lchownSync(dest, uid, gid);
+    chmodSync(dest, mode);
+    utimesSync(dest, st.atime, st.mtime);
+  }
   if (st.nlink > 1) req.links.set(inode, dest);
   return undefined;
+}
+
+/** Files at least this big are copied in the kernel (copy_file_range); smaller ones through a buffer. */
+const BIG_FILE = 1 << 20;
+const buffer = Buffer.allocUnsafe(BIG_FILE);
+
+/**
+ * A small regular file copied by descriptor: created exclusively (never
+ * through a link someone put there), filled through a buffer, its owner,
+ * mode and times set on the descriptor. For the thousands of small files of
+ * a `COPY . .` this is twice as fast as copyFileSync (whose copy_file_range
+ * and extra fstat/ftruncate cost more than the data) followed by chown,
+ * chmod and utimes by path.
+ */
+function copySmallFile(src: string, dest: string, st: Stats, attrs: { uid: number; gid: number; mode: number }): void {
+  const input = openSync(src, 'r');
+  try {
+    const output = openSync(dest, 'wx', 0o600);
+    try {
+      for (let n = readSync(input, buffer, 0, BIG_FILE, null); n > 0; n = readSync(input, buffer, 0, BIG_FILE, null)) {
+        for (let at = 0; at < n; ) at += writeSync(output, buffer, at, n - at);
+      }
+      // owner before mode: a chown clears setuid and setgid bits
+      fchownSync(output, attrs.uid, attrs.gid);
+      fchmodSync(output, attrs.mode);
+      futimesSync(output, st.atime, st.mtime);
+    } finally {
+      closeSync(output);
+    }
+  } finally {
+    closeSync(input);
+  }
 }
 
 /** A fifo or device node like `st` (node has no mknod(2); coreutils' mknod does it). */
