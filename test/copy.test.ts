@@ -82,6 +82,13 @@ describe('COPY and ADD', () => {
     assert.equal(await text('merge/dir-then-file'), 'now-a-file\n');
   });
 
+  it('copies several sources into one directory, a later one replacing what an earlier one put there', async () => {
+    const sources = [...(await readdir(fixture('copy', 'ctx', 'dir'))), ...(await readdir(fixture('copy', 'ctx', 'merge')))];
+    assert.deepEqual((await readdir(join(rootfs, 'twice'))).sort(), [...new Set(sources)].sort());
+    assert.deepEqual((await readdir(join(rootfs, 'twice', 'sub'))).sort(), [...new Set([...(await readdir(fixture('copy', 'ctx', 'dir', 'sub'))), 'new.txt'])].sort());
+    assert.equal(await text('twice/top.md'), await readFile(fixture('copy', 'ctx', 'dir', 'top.md'), 'utf8'));
+  });
+
   it('copies from an earlier stage', async () => {
     assert.equal(await text('from-stage.txt'), 'from-build-stage\n');
   });

@@ -69,12 +69,14 @@ export interface CopyRequest {
  * inside the rootfs are resolved without ever leaving it.
  */
 export async function copyIntoRootfs(request: CopyRequest): Promise<void> {
-  const req: CopyState = { ...request, links: new Map() };
+  const req: CopyState = { ...request, links: new Map(), made: new Set() };
   const intoDir = req.dest.endsWith('/');
   if (req.selection.length > 1 && !intoDir) {
     throw new UserError('when using COPY with more than one source file, the destination must be a directory and end with a /', req.where);
   }
   for (const sel of req.selection) {
+    // an earlier source may have filled the directories this one copies into
+    req.made.clear();
     const src = posix.join(req.srcRoot, sel.rel);
     if (sel.isDir) {
       const destDir = await bulkTarget(req, await ensureDir(req, req.dest));
@@ -92,9 +94,14 @@ export async function copyIntoRootfs(request: CopyRequest): Promise<void> {
   }
 }
 
-/** A copy in progress: the request, plus the files copied so far by inode, so that hard links stay links. */
+/**
+ * A copy in progress: the request, plus the files copied so far by inode
+ * (so that hard links stay links), and the directories the current source
+ * has created (nothing can be in their way: no lstat of each entry first).
+ */
 interface CopyState extends CopyRequest {
   links: Map<string, string>;
+  made: Set<string>;
 }
 
 /**
@@ -161,13 +168,16 @@ function copyListed(srcDir: string, entries: readonly string[], destDir: string,
  */
 function copyEntry(src: string, dest: string, req: CopyState, recurse: boolean): Stats | undefined {
   const st = lstatSync(src);
-  const existing = lstatSync(dest, { throwIfNoEntry: false });
+  const existing = req.made.has(posix.dirname(dest)) ? undefined : lstatSync(dest, { throwIfNoEntry: false });
   if (existing && !(existing.isDirectory() && st.isDirectory())) rmSync(dest, { recursive: true, force: true });
   const mode = req.chmod ? req.chmod(st.mode & 0o7777, st.isDirectory()) : st.mode & 0o7777;
   const uid = req.owner?.uid ?? st.uid;
   const gid = req.owner?.gid ?? st.gid;
   if (st.isDirectory()) {
-    if (!existing?.isDirectory()) mkdirSync(dest);
+    if (!existing?.isDirectory()) {
+      mkdirSync(dest);
+      req.made.add(dest);
+    }
     if (recurse) copyTree(src, dest, req);
     lchownSync(dest, uid, gid);
     chmodSync(dest, mode);
