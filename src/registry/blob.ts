@@ -2,10 +2,11 @@ import { Readable } from 'node:stream';
 import { UserError } from '../errors.ts';
 import type { BlobStore } from '../image/blob-store.ts';
 import type { Descriptor } from '../image/oci.ts';
+import type { BlobWriterPool } from './blob-writer.ts';
 import { backoff, isTransientNetworkError } from './retry.ts';
 import type { RegistryTransport } from './transport.ts';
 
-/** See ResumableBody.chunks. */
+/** See ResumableBody.coalesced. */
 const COALESCE = 1 << 20;
 
 /**
@@ -20,6 +21,8 @@ export interface DownloadOptions {
   signal?: AbortSignal;
   /** Called with the running total of bytes received, once per chunk. */
   onBytes?: (received: number) => void;
+  /** Hash and write the blob on one of these threads, away from the thread that receives it. */
+  writers?: BlobWriterPool;
 }
 
 /**
@@ -44,9 +47,10 @@ export async function downloadBlob(
   if (await store.has(blob.digest)) return false;
   const what = `blob ${blob.digest}`;
   const body = new ResumableBody(transport, blob, what, opts);
+  const expected = { digest: blob.digest, size: blob.size };
   try {
-    const source = Readable.from(body.chunks(), { objectMode: true, highWaterMark: READ_AHEAD });
-    await store.putStream(source, { digest: blob.digest, size: blob.size });
+    if (opts.writers) await opts.writers.put(store, body.chunks(), expected);
+    else await store.putStream(Readable.from(body.coalesced(), { objectMode: true, highWaterMark: READ_AHEAD }), expected);
   } catch (e) {
     // the store's own verdicts (digest or size mismatch) are about this blob: say which
     if (e instanceof UserError && !body.raised.has(e)) throw transport.fail(what, e.message);
@@ -74,27 +78,23 @@ class ResumableBody {
    * COALESCE bytes: the store then hashes and writes a few hundred pieces
    * instead of thousands of small ones, which is most of a pull's CPU time.
    */
-  async *chunks(): AsyncGenerator<Uint8Array> {
+  async *coalesced(): AsyncGenerator<Uint8Array> {
     let pending: Uint8Array[] = [];
     let pendingBytes = 0;
-    try {
-      for await (const chunk of this.stream()) {
-        pending.push(chunk);
-        pendingBytes += chunk.length;
-        if (pendingBytes >= COALESCE) {
-          yield Buffer.concat(pending, pendingBytes);
-          pending = [];
-          pendingBytes = 0;
-        }
+    for await (const chunk of this.chunks()) {
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes >= COALESCE) {
+        yield Buffer.concat(pending, pendingBytes);
+        pending = [];
+        pendingBytes = 0;
       }
-    } catch (e) {
-      this.raised.add(e);
-      throw e;
     }
     if (pendingBytes > 0) yield Buffer.concat(pending, pendingBytes);
   }
 
-  private async *stream(): AsyncGenerator<Uint8Array> {
+  /** The blob's bytes as the network delivers them, each chunk a buffer of its own. */
+  async *chunks(): AsyncGenerator<Uint8Array> {
     const { blob, opts } = this;
     const policy = this.transport.session.retry;
     let received = 0;
@@ -102,8 +102,9 @@ class ResumableBody {
     let skip = 0;
     let failures = 0;
     let receivedAtFailure = 0;
-    let body = await this.open(0);
+    let body: AsyncIterator<Buffer> | undefined;
     try {
+      body = await this.open(0);
       for (;;) {
         let step: IteratorResult<Uint8Array>;
         try {
@@ -135,9 +136,12 @@ class ResumableBody {
         opts.onBytes?.(received);
         yield chunk;
       }
+    } catch (e) {
+      this.raised.add(e);
+      throw e;
     } finally {
       // stop the transfer when the store gave up first (or the caller aborted)
-      await body.return?.().catch(() => undefined);
+      await body?.return?.().catch(() => undefined);
     }
   }
 

@@ -53,6 +53,22 @@ async function withProxy(intercept: (c: ProxyContext) => void, body: (proxy: Reg
   }
 }
 
+/** Cuts the first GET of `path` off after `bytes` bytes of its body. */
+const cutOnce =
+  (path: string, bytes: number) =>
+  (c: ProxyContext): void =>
+    c.path === path && c.seen === 1 ? c.forward({ cutAfterBytes: bytes }) : c.forward();
+
+/** The same, and then plays a registry that ignores Range: later GETs of `path` go on without the header. */
+const cutOnceThenIgnoreRange =
+  (path: string, bytes: number) =>
+  (c: ProxyContext): void => {
+    if (c.path !== path || c.seen === 1) return cutOnce(path, bytes)(c);
+    const headers = { ...c.req.headers };
+    delete headers.range;
+    c.forward({ headers });
+  };
+
 const failure = (message: string): string => JSON.stringify({ errors: [{ code: 'UNKNOWN', message }] });
 const statuses = (proxy: RegistryProxy, method: string, path: string): number[] =>
   proxy.requests.filter((r) => r.method === method && r.path === path).map((r) => r.status);
@@ -102,38 +118,77 @@ describe('pull through faults', () => {
 
   test('a connection closed mid-blob: the download resumes where it stopped with a Range request', async () => {
     const path = `/v2/app/blobs/${layer.digest}`;
-    await withProxy(
-      (c) => (c.path === path && c.seen === 1 ? c.forward({ cutAfterBytes: 150_000 }) : c.forward()),
-      async (proxy) => {
-        const s = freshStore();
-        await pullImage(parseReference(`${proxy.host}/app:1`), s);
-        assert.equal(await s.size(layer.digest), layer.size);
-        const gets = proxy.requests.filter((r) => r.path === path);
-        assert.equal(gets.length, 2);
-        assert.equal(gets[0]?.headers.range, undefined);
-        const offset = Number(/^bytes=(\d+)-$/.exec(gets[1]?.headers.range ?? '')?.[1]);
-        assert.ok(offset > 0 && offset <= 150_000, `resumed at ${gets[1]?.headers.range}`);
-        assert.equal(gets[1]?.status, 206);
-        assert.deepEqual(await readdir(join(s.root, 'ingest')), []);
-      },
-    );
+    await withProxy(cutOnce(path, 150_000), async (proxy) => {
+      const s = freshStore();
+      await pullImage(parseReference(`${proxy.host}/app:1`), s);
+      assert.equal(await s.size(layer.digest), layer.size);
+      const gets = proxy.requests.filter((r) => r.path === path);
+      assert.equal(gets.length, 2);
+      assert.equal(gets[0]?.headers.range, undefined);
+      const offset = Number(/^bytes=(\d+)-$/.exec(gets[1]?.headers.range ?? '')?.[1]);
+      assert.ok(offset > 0 && offset <= 150_000, `resumed at ${gets[1]?.headers.range}`);
+      assert.equal(gets[1]?.status, 206);
+      assert.deepEqual(await readdir(join(s.root, 'ingest')), []);
+    });
   });
 
   test('a connection closed mid-blob by a registry that ignores Range: read again, the stored part skipped', async () => {
     const path = `/v2/app/blobs/${layer.digest}`;
+    await withProxy(cutOnceThenIgnoreRange(path, 150_000), async (proxy) => {
+      const s = freshStore();
+      await pullImage(parseReference(`${proxy.host}/app:1`), s);
+      assert.equal(await s.size(layer.digest), layer.size);
+      assert.deepEqual(statuses(proxy, 'GET', path), [200, 200]);
+    });
+  });
+});
+
+describe('pull of a layer big enough for the writer threads, through faults', () => {
+  let big: SyntheticImage;
+  let bigLayer: Descriptor;
+  let path: string;
+
+  before(async () => {
+    // above pull.ts's OFF_THREAD_MIN_BYTES (8 MiB): hashed and written on a worker thread
+    big = await makeSyntheticImage(store, { layerSizes: [9_000_000], seed: 'faults-big' });
+    bigLayer = big.layers[0] as Descriptor;
+    path = `/v2/big/blobs/${bigLayer.digest}`;
+    await pushImage(store, big.manifest, parseReference(`${reg.host}/big:1`));
+  });
+
+  test('a connection closed mid-blob: resumed with a Range request, stored whole', async () => {
+    await withProxy(cutOnce(path, 3_000_000), async (proxy) => {
+      const s = freshStore();
+      await pullImage(parseReference(`${proxy.host}/big:1`), s);
+      assert.equal(await s.size(bigLayer.digest), bigLayer.size);
+      assert.equal((await s.readBytes(bigLayer.digest)).length, bigLayer.size, 'stored bytes hash to the digest');
+      const gets = proxy.requests.filter((r) => r.path === path);
+      assert.deepEqual(gets.map((r) => r.status), [200, 206]);
+      assert.deepEqual(await readdir(join(s.root, 'ingest')), []);
+    });
+  });
+
+  test('a connection closed mid-blob by a registry that ignores Range: read again, the stored part skipped', async () => {
+    await withProxy(cutOnceThenIgnoreRange(path, 3_000_000), async (proxy) => {
+      const s = freshStore();
+      await pullImage(parseReference(`${proxy.host}/big:1`), s);
+      assert.equal((await s.readBytes(bigLayer.digest)).length, bigLayer.size);
+      assert.deepEqual(statuses(proxy, 'GET', path), [200, 200]);
+    });
+  });
+
+  test('bytes that do not match the digest: refused, nothing stored under it, nothing left behind', async () => {
     await withProxy(
-      (c) => {
-        if (c.path !== path) return c.forward();
-        if (c.seen === 1) return c.forward({ cutAfterBytes: 150_000 });
-        const headers = { ...c.req.headers };
-        delete headers.range;
-        c.forward({ headers });
-      },
+      (c) => (c.path === path ? c.answer(200, 'x'.repeat(bigLayer.size), { 'content-type': 'application/octet-stream' }) : c.forward()),
       async (proxy) => {
         const s = freshStore();
-        await pullImage(parseReference(`${proxy.host}/app:1`), s);
-        assert.equal(await s.size(layer.digest), layer.size);
-        assert.deepEqual(statuses(proxy, 'GET', path), [200, 200]);
+        await assert.rejects(pullImage(parseReference(`${proxy.host}/big:1`), s), (e: unknown) => {
+          assert.ok(e instanceof UserError);
+          assert.match(e.message, new RegExp(`^${proxy.host}/big:1: blob ${bigLayer.digest}: digest mismatch: expected ${bigLayer.digest}, got sha256:`));
+          return true;
+        });
+        assert.equal(await s.has(bigLayer.digest), false);
+        assert.deepEqual(await readdir(join(s.root, 'ingest')), []);
       },
     );
   });

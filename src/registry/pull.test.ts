@@ -177,6 +177,18 @@ describe('pullImage against a misbehaving registry', () => {
     JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [digestOf('uncompressed')] } }),
   );
   const layerBytes = Buffer.from('not really a layer');
+  // a config that gives two diff_ids for the manifest's one layer, and the manifest that points at it
+  const twoDiffIds = Buffer.from(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [digestOf('a'), digestOf('b')] } }),
+  );
+  const miscountedManifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.manifest,
+      config: { mediaType: MediaType.config, digest: digestOf(twoDiffIds), size: twoDiffIds.length },
+      layers: [{ mediaType: MediaType.layerGzip, digest: digestOf(layerBytes), size: layerBytes.length }],
+    }),
+  );
   const liarManifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
@@ -212,6 +224,12 @@ describe('pullImage against a misbehaving registry', () => {
       },
       [`GET /v2/liar/blobs/${digestOf(configBytes)}`]: (_req, res) => res.end(configBytes),
       [`GET /v2/liar/blobs/${otherDigest}`]: (_req, res) => res.end(layerBytes),
+      'GET /v2/miscounted/manifests/1': (_req, res) => {
+        res.writeHead(200, { 'content-type': MediaType.manifest });
+        res.end(miscountedManifest);
+      },
+      [`GET /v2/miscounted/blobs/${digestOf(twoDiffIds)}`]: (_req, res) => res.end(twoDiffIds),
+      [`GET /v2/miscounted/blobs/${digestOf(layerBytes)}`]: (_req, res) => res.end(layerBytes),
       'GET /v2/cut/manifests/1': (_req, res) => {
         res.writeHead(200, { 'content-type': MediaType.manifest });
         res.end(liarManifest);
@@ -246,6 +264,15 @@ describe('pullImage against a misbehaving registry', () => {
     );
     assert.equal(await store.has(otherDigest), false);
     assert.deepEqual(await readdir(join(store.root, 'ingest')), [], 'no partial download left');
+  });
+
+  test('a config whose diff_ids do not match the layers fails the pull, whatever the layer downloads did meanwhile', async () => {
+    const store = freshStore();
+    await rejectsWith(
+      pullImage(parseReference(`${fake.host}/miscounted:1`), store),
+      `${fake.host}/miscounted:1: config ${digestOf(twoDiffIds)}: rootfs.diff_ids must list one sha256 digest per layer, and the manifest has 1 layer`,
+    );
+    assert.deepEqual(await readdir(join(store.root, 'ingest')), []);
   });
 
   test('a connection that always drops mid-blob is retried a bounded number of times, then a UserError; nothing is left behind', async () => {
