@@ -281,10 +281,10 @@ describe('content digests', () => {
 });
 
 describe('the stat cache', () => {
-  it('does not read unchanged files again in the next build, and reads a changed one', async () => {
+  it('does not read unchanged files or directories again in the next build, and reads changed ones', async () => {
     const root = join(work, 'state');
     const dir = join(work, 'cached');
-    const spec: Spec = {};
+    const spec: Spec = { 'sub/a.txt': 'a\n' };
     for (let i = 0; i < 300; i++) spec[`f${i}.txt`] = `file ${i}\n`;
     await writeTree(dir, spec);
     const old = new Date(Date.now() - 60_000);
@@ -292,20 +292,33 @@ describe('the stat cache', () => {
     // ctime cannot be set back: let the racy window pass
     await new Promise((r) => setTimeout(r, 2100));
 
-    const build = async (): Promise<{ digest: string; hashed: number }> => {
+    const build = async (): Promise<{ digest: string; hashed: number; listed: { read: number; reused: number } }> => {
       const ctx = await BuildContext.open(dir, { root });
       const digest = await ctx.digest(await ctx.select(['.'], where));
       const hashed = ctx.stats.filesHashed;
       await ctx.close();
-      return { digest, hashed };
+      return { digest, hashed, listed: { ...ctx.tree.listed } };
     };
     const cold = await build();
-    assert.equal(cold.hashed, 300, 'every file read once, by the worker pool');
+    assert.equal(cold.hashed, 301, 'every file read once, by the worker pool');
+    assert.deepEqual(cold.listed, { read: 2, reused: 0 });
     const warm = await build();
-    assert.deepEqual(warm, { digest: cold.digest, hashed: 0 });
+    assert.deepEqual(warm, { digest: cold.digest, hashed: 0, listed: { read: 0, reused: 2 } });
     await writeFile(join(dir, 'f7.txt'), 'file 8\n');
     const changed = await build();
     assert.equal(changed.hashed, 1);
     assert.notEqual(changed.digest, cold.digest);
+    assert.deepEqual(changed.listed, { read: 0, reused: 2 }, 'a changed file leaves its directory as it was');
+
+    // a name added to or removed from a directory changes the directory's stamp: it is read again
+    await writeFile(join(dir, 'sub', 'b.txt'), 'b\n');
+    const added = await build();
+    assert.deepEqual(added.listed, { read: 1, reused: 1 });
+    assert.equal(added.hashed, 2, 'the new file, and f7.txt: changed within the racy window of the last build');
+    assert.notEqual(added.digest, changed.digest);
+    await rm(join(dir, 'sub', 'b.txt'));
+    const removed = await build();
+    assert.equal(removed.digest, changed.digest);
+    assert.deepEqual(removed.listed, { read: 1, reused: 1 }, 'a directory changed within the racy window is not remembered');
   });
 });

@@ -32,6 +32,8 @@ export class Pattern {
   /** For regexpMatch: the Go regexp patternmatcher builds (what `compile.tsv` lists). */
   readonly goRegexp: string | undefined;
   private readonly regexp: RegExp | undefined;
+  /** For regexpMatch: the literal text every match ends with (what follows the last wildcard), checked before the regexp. */
+  private readonly suffix: string;
   private readonly compileError: BadPatternError | undefined;
 
   constructor(
@@ -43,6 +45,7 @@ export class Pattern {
     const { matchType, goRegexp } = compilePattern(cleaned);
     this.matchType = matchType;
     this.goRegexp = goRegexp;
+    this.suffix = literalSuffix(cleaned);
     if (goRegexp !== undefined) {
       try {
         this.regexp = compileGoRegexp(goRegexp);
@@ -72,7 +75,7 @@ export class Pattern {
       }
       case 'regexpMatch':
         if (this.compileError) throw this.compileError;
-        return (this.regexp as RegExp).test(path);
+        return path.endsWith(this.suffix) && (this.regexp as RegExp).test(path);
     }
   }
 }
@@ -125,6 +128,17 @@ export function compilePattern(cleaned: string): { matchType: MatchType; goRegex
     } else re += c;
   }
   return type === 'regexpMatch' ? { matchType: type, goRegexp: `${re}$` } : { matchType: type };
+}
+
+/**
+ * The characters after a pattern's last wildcard, escape or `^`: compilePattern
+ * turns each into a regexp that matches just that character, right before the
+ * final `$`. (`^`, kept as an anchor, could match nothing.)
+ */
+function literalSuffix(cleaned: string): string {
+  let at = cleaned.length;
+  while (at > 0 && !'*?[]\\^'.includes(cleaned[at - 1] as string)) at--;
+  return cleaned.slice(at);
 }
 
 /** What a directory's match results tell its children (patternmatcher's MatchInfo). */

@@ -94,7 +94,7 @@ export function selectInContext(tree: ContextTree, sources: readonly string[], w
         ...(isDir && { entries: below.map((e) => e.rel.slice(strip)) }),
       };
       selection.paths.push(path);
-      selection.entries.set(path, [entry, ...below]);
+      selection.entries.set(path, [entry].concat(below));
     }
   }
   return selection;

@@ -1,15 +1,18 @@
 import assert from 'node:assert/strict';
+import { lstatSync, type BigIntStats } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { RACY_WINDOW_MS, StatCache, stampKey, type FileStamp } from './stat-cache.ts';
+import { RACY_WINDOW_MS, StatCache, stampKey, stampOfPath } from './stat-cache.ts';
+
+type Stamp = Pick<BigIntStats, 'dev' | 'ino' | 'size' | 'mtimeNs' | 'ctimeNs'>;
 
 const MS = 1_000_000n;
 const sha = (c: string): string => c.repeat(64);
 
 /** A file last changed `ageMs` ago, and its cache key. */
-function file(ino: bigint, ageMs: number, over: Partial<FileStamp> = {}): { stamp: FileStamp; key: string; changedMs: number } {
+function file(ino: bigint, ageMs: number, over: Partial<Stamp> = {}): { stamp: Stamp; key: string; changedMs: number } {
   const changedMs = Date.now() - ageMs;
   const stamp = { dev: 2049n, ino, size: 4096n, mtimeNs: BigInt(changedMs) * MS, ctimeNs: BigInt(changedMs) * MS, ...over };
   return { stamp, key: stampKey(stamp), changedMs };
@@ -31,9 +34,21 @@ describe('StatCache', () => {
     const b = await StatCache.open(path);
     assert.equal(b.size, 1);
     assert.equal(b.lookup(f.key), sha('a'));
-    for (const change of [{ size: 4097n }, { mtimeNs: f.stamp.mtimeNs + 1n }, { ctimeNs: f.stamp.ctimeNs + 1n }, { ino: 2n }, { dev: 2050n }]) {
+    // times are kept to a fraction of a microsecond (see the module comment)
+    for (const change of [{ size: 4097n }, { mtimeNs: f.stamp.mtimeNs + 1000n }, { ctimeNs: f.stamp.ctimeNs + 1000n }, { ino: 2n }, { dev: 2050n }]) {
       assert.equal(b.lookup(stampKey({ ...f.stamp, ...change })), undefined, JSON.stringify(Object.keys(change)));
     }
+  });
+
+  it('gives plain and bigint stats of one state the same key, keeping inode numbers past 2^53 exact', async () => {
+    const path = join(dir, 'stamped');
+    await writeFile(path, 'x');
+    assert.equal(stampKey(lstatSync(path)), stampKey(lstatSync(path, { bigint: true })));
+    assert.equal(stampOfPath(path), stampKey(lstatSync(path)));
+    assert.equal(stampOfPath(join(dir, 'missing')), undefined);
+    const high = file(2n ** 60n + 1n, 60_000);
+    assert.notEqual(high.key, file(2n ** 60n, 60_000).key);
+    assert.equal(Buffer.from(high.key, 'latin1').readBigUInt64LE(8), 2n ** 60n + 1n);
   });
 
   it('does not persist a racy entry: a file changed within the window before its read', async () => {
@@ -95,6 +110,59 @@ describe('StatCache', () => {
     );
     assert.ok((await StatCache.open(path)).size >= 3);
     assert.deepEqual((await readdir(dir)).filter((name) => name.startsWith('shared') && name !== 'shared.bin'), []);
+  });
+
+  it('saving over the file it loaded keeps the other entries and replaces an older state of a file', async () => {
+    const path = join(dir, 'inplace.bin');
+    const a = await StatCache.open(path);
+    const older = file(1n, 120_000);
+    const others = [file(2n, 60_000), file(3n, 60_000), file(4n, 60_000)];
+    for (const f of [older, ...others]) a.record(f.key, f.changedMs, sha('a'), Date.now());
+    await a.save();
+    const b = await StatCache.open(path);
+    const newer = file(1n, 60_000);
+    const added = file(5n, 60_000);
+    b.record(newer.key, newer.changedMs, sha('b'), Date.now());
+    b.record(added.key, added.changedMs, sha('c'), Date.now());
+    await b.save();
+    const c = await StatCache.open(path);
+    assert.equal(c.size, 5);
+    assert.equal(c.lookup(older.key), undefined);
+    assert.equal(c.lookup(newer.key), sha('b'));
+    assert.equal(c.lookup(added.key), sha('c'));
+    for (const f of others) assert.equal(c.lookup(f.key), sha('a'));
+  });
+
+  it('persists directory listings, not racy ones, and keeps the newest listing of a directory', async () => {
+    const path = join(dir, 'listings.bin');
+    const files = file(1n, 60_000);
+    const empty = file(2n, 60_000);
+    const racy = file(3n, RACY_WINDOW_MS / 2);
+    const names = { names: ['a', 'é b', 'sub'], types: '--d' };
+    const a = await StatCache.open(path);
+    a.recordListing(files.key, files.changedMs, names, Date.now());
+    a.recordListing(empty.key, empty.changedMs, { names: [], types: '' }, Date.now());
+    a.recordListing(racy.key, racy.changedMs, names, Date.now());
+    a.record(files.key, files.changedMs, sha('a'), Date.now());
+    await a.save();
+    const b = await StatCache.open(path);
+    assert.deepEqual(b.listing(files.key), names);
+    assert.deepEqual(b.listing(empty.key), { names: [], types: '' });
+    assert.equal(b.listing(racy.key), undefined);
+    assert.equal(b.lookup(files.key), sha('a'), 'file records and listings side by side');
+    // another build saw the directory change meanwhile: its listing replaces the old one
+    const c = await StatCache.open(path);
+    const later = file(1n, 30_000);
+    c.recordListing(later.key, later.changedMs, { names: ['a'], types: '-' }, Date.now());
+    await c.save();
+    const stale = file(4n, 60_000);
+    b.recordListing(stale.key, stale.changedMs, { names: ['x'], types: '-' }, Date.now());
+    await b.save();
+    const d = await StatCache.open(path);
+    assert.equal(d.listing(files.key), undefined);
+    assert.deepEqual(d.listing(later.key), { names: ['a'], types: '-' });
+    assert.deepEqual(d.listing(stale.key), { names: ['x'], types: '-' });
+    assert.deepEqual(d.listing(empty.key), { names: [], types: '' });
   });
 
   it('keeps one entry per file, the newest state, when builds disagree', async () => {

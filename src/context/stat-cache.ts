@@ -1,11 +1,14 @@
 /**
  * The persistent stat cache: which sha256 a file had when its (device,
  * inode, size, mtime, ctime) were what they are now, so unchanged files are
- * not read again.
+ * not read again; and which names a directory held when its stamp was what
+ * it is now, so unchanged directories are not listed again (creating,
+ * removing or renaming an entry changes a directory's mtime and ctime).
  *
  *   const cache = await StatCache.open(`${root}/context-cache/<id>.bin`);
- *   const key = stampKey(lstat);             // the lstat of the file, with bigint times
+ *   const key = stampKey(lstatSync(path));   // plain or bigint stats: the same key
  *   cache.lookup(key) ?? hashAndRecord();    // cache.record(key, changedMs, sha256, readStartMs)
+ *   cache.listing(dirKey) ?? listAndRecord(); // cache.recordListing(dirKey, changedMs, listing, readStartMs)
  *   await cache.save();
  *
  * The stamp recorded is the one taken before the read: if the file changes
@@ -18,55 +21,83 @@
  * ctime are at least RACY_WINDOW_MS older than the moment its read began; a
  * younger file is hashed again next time (and is then old enough). The window
  * is 2 s: it covers coarse file systems (FAT keeps 2 s, HFS+ and some network
- * file systems 1 s) and small clock differences.
+ * file systems 1 s) and small clock differences. Directory listings follow
+ * the same rule.
+ *
+ * Times are kept as Node's plain lstat gives them: ms with a sub-ms fraction
+ * (a double, so exact to about a quarter of a microsecond). That is enough:
+ * a trusted entry's file last changed 2 s before its read, so any later
+ * change has a ctime at least that much later. Device and inode numbers stay
+ * exact (past 2^53, as overlayfs gives lower layers, the bigint form is used).
  *
  * Several builds may share a root: the file is replaced atomically (write a
  * temp file, rename), a save merges with what is on disk first, and a lost
  * update only costs a re-hash. A corrupt or unknown file is ignored.
  *
- * File format: `TSBSTAT1`, a u32 record count, a u32 zero, the records (76
- * bytes each, little-endian, as on every platform tsbuild runs on: u64 dev,
- * u64 ino, u64 size, i64 mtime ns, i64 ctime ns, u32 last used (s since 1970),
- * 32-byte sha256), then the sha256 of everything before it.
+ * File format: `TSBSTAT2`, a u32 file record count, a u32 byte length of the
+ * listings, the file records (108 bytes each, little-endian, as on every
+ * platform tsbuild runs on: the 40-byte stamp (u64 dev, u64 ino, u64 size,
+ * f64 mtime ms, f64 ctime ms), u32 last used (s since 1970), the sha256 as
+ * 64 lower-case hex digits), the listings (each: the directory's stamp, u32
+ * last used, u32 name count, u32 byte length of the names, the names in
+ * UTF-8 each followed by NUL, one byte per name: `d` for a directory, `-`
+ * otherwise), then the sha256 of everything before it. The hash is kept as
+ * text so that a lookup is a slice of the file read as one latin1 string.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { closeSync, fstatSync, lstatSync, openSync, readFileSync, type BigIntStats, type Stats } from 'node:fs';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-/** The stat fields that say a file is unchanged. */
-export interface FileStamp {
-  dev: bigint;
-  ino: bigint;
-  size: bigint;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
+/** The stat fields that say a file is unchanged: an lstat result, plain or bigint. */
+export type FileStamp = Pick<Stats, 'dev' | 'ino' | 'size' | 'mtimeMs' | 'ctimeMs'> | Pick<BigIntStats, 'dev' | 'ino' | 'size' | 'mtimeNs' | 'ctimeNs'>;
+
+/** A directory's names, sorted as the walk sorts them, and per name `d` for a directory or `-` for anything else. */
+export interface DirListing {
+  names: readonly string[];
+  types: string;
 }
 
 /** Entries younger than this (ms) when their read began are not trusted. */
 export const RACY_WINDOW_MS = 2000;
 
-const MAGIC = Buffer.from('TSBSTAT1', 'latin1');
+const MAGIC = Buffer.from('TSBSTAT2', 'latin1');
 const HEADER = 16;
-const RECORD = 76;
+const RECORD = 108;
 const TRAILER = 32;
 const STAMP = 40;
 const USED_AT = 40;
 const HASH_AT = 44;
+/** A listing's fixed part: stamp, last used, name count, byte length of the names. */
+const LISTING_HEAD = 52;
 const DAY = 86_400;
 /** Entries unused this long are dropped on save. */
 const MAX_IDLE_S = 30 * DAY;
-/** At most this many entries per cache file; the least recently used go first. */
+/** At most this many file records per cache file; the least recently used go first. */
 const MAX_ENTRIES = 1_000_000;
 
 export class StatCache {
   /** The loaded file; records are looked up in place. */
   private readonly data: Buffer;
-  /** Stamp (the first 40 bytes of a record, as latin1) → offset of the record in `data`. */
-  private readonly loaded: Map<string, number>;
+  /** `data` as latin1: stamps and hashes are slices of it, far cheaper than a conversion each. */
+  private readonly text: string;
+  /** Where the loaded file records end. */
+  private readonly end: number;
+  /**
+   * Where the next lookup is likely answered: lookups come in walk order, the
+   * order a save writes them in, so most are one comparison at this offset.
+   */
+  private next = HEADER;
+  /** Stamp (the first 40 bytes of a record, as latin1) → offset of the record: for lookups out of order, made on the first. */
+  private index: Map<string, number> | undefined;
+  /** Stamp of a directory → offset of its loaded listing. */
+  private readonly listings = new Map<string, number>();
   /** sha256 (hex) of the files this build hashed, by stamp. */
   private readonly added = new Map<string, string>();
   /** Racy results: reused within this build only, by stamp. */
   private readonly session = new Map<string, string>();
+  /** Directory listings this build read, by stamp. */
+  private readonly addedListings = new Map<string, DirListing>();
   private dirty = false;
   /** This build's "now" for last-used times (a build does not run for days). */
   private readonly now = nowSeconds();
@@ -75,31 +106,35 @@ export class StatCache {
     /** Where the cache lives; undefined keeps it in memory only. */
     readonly file: string | undefined,
     data: Buffer,
+    /** Which file `data` was read from (see fileVersion): when it is still in place, a save need not read it again. */
+    private readonly version: string,
   ) {
     this.data = data;
-    this.loaded = new Map();
-    for (let off = HEADER; off + RECORD <= data.length - TRAILER; off += RECORD) this.loaded.set(data.toString('latin1', off, off + STAMP), off);
+    this.text = data.toString('latin1');
+    const layout = layoutOf(data);
+    this.end = layout?.end ?? HEADER;
+    for (const off of layout?.listings ?? []) this.listings.set(this.text.slice(off, off + STAMP), off);
   }
 
   /** Loads the cache file (a missing or corrupt one gives an empty cache). */
   static async open(file: string | undefined): Promise<StatCache> {
-    return new StatCache(file, file === undefined ? Buffer.alloc(0) : await readCacheFile(file));
+    if (file === undefined) return new StatCache(file, Buffer.alloc(0), '');
+    const { data, version } = readCacheFile(file);
+    return new StatCache(file, data, version);
   }
 
-  /** Number of trusted entries. */
+  /** Number of trusted file entries. */
   get size(): number {
-    return this.loaded.size + this.added.size;
+    return (this.end - HEADER) / RECORD + this.added.size;
   }
 
   /** The sha256 (hex) of the file with this stamp (a stampKey), if known. */
   lookup(key: string): string | undefined {
-    const off = this.loaded.get(key);
+    const off = this.next + RECORD <= this.end && this.text.startsWith(key, this.next) ? this.next : this.byStamp().get(key);
     if (off !== undefined) {
-      if (this.now - this.data.readUInt32LE(off + USED_AT) > DAY) {
-        this.data.writeUInt32LE(this.now, off + USED_AT);
-        this.dirty = true;
-      }
-      return this.data.toString('hex', off + HASH_AT, off + RECORD);
+      this.next = off + RECORD;
+      this.used(off);
+      return this.text.slice(off + HASH_AT, off + RECORD);
     }
     return this.added.get(key) ?? this.session.get(key);
   }
@@ -119,44 +154,49 @@ export class StatCache {
     this.dirty = true;
   }
 
+  /** The listing of the directory with this stamp (a stampKey), if a build has read it. */
+  listing(key: string): DirListing | undefined {
+    const off = this.listings.get(key);
+    if (off === undefined) return this.addedListings.get(key);
+    this.used(off);
+    const count = this.data.readUInt32LE(off + 44);
+    const bytes = this.data.readUInt32LE(off + 48);
+    const at = off + LISTING_HEAD;
+    // each name is followed by NUL
+    const names = count === 0 ? [] : this.data.toString('utf8', at, at + bytes - 1).split('\0');
+    return names.length === count ? { names, types: this.text.slice(at + bytes, at + bytes + count) } : undefined;
+  }
+
+  /**
+   * Remembers the listing of the directory with stamp `key` (last changed at
+   * `changedMs`), read from `readStartMs` on. A racy one is not kept.
+   */
+  recordListing(key: string, changedMs: number, listing: DirListing, readStartMs: number): void {
+    if (changedMs > readStartMs - RACY_WINDOW_MS) return;
+    this.addedListings.set(key, listing);
+    this.dirty = true;
+  }
+
   /**
    * Writes the cache back, merged with what other builds saved meanwhile: per
-   * file (device and inode) the newest state wins, entries unused for 30 days
-   * go. A no-op when nothing changed.
+   * file or directory (device and inode) the newest state wins, entries
+   * unused for 30 days go. A no-op when nothing changed.
    */
   async save(): Promise<void> {
     if (!this.file || !this.dirty) return;
-    const mine = Buffer.alloc(this.added.size * RECORD);
-    let at = 0;
-    for (const [key, sha256] of this.added) {
-      mine.write(key, at, 'latin1');
-      mine.writeUInt32LE(this.now, at + USED_AT);
-      mine.write(sha256, at + HASH_AT, 'hex');
-      at += RECORD;
-    }
-    // per file (device and inode), the newest record of: the file on disk now, what we loaded, what we added
-    const byFile = new Map<string, [Buffer, number]>();
+    // this build's records as one latin1 string: far cheaper than writing them field by field
+    const used = usedAtText(this.now);
+    const parts: string[] = [];
+    this.added.forEach((sha256, key) => parts.push(key, used, sha256));
+    const mine = Buffer.from(parts.join(''), 'latin1');
+    const mineListings = encodeListings(this.addedListings, used);
     const cutoff = this.now - MAX_IDLE_S;
-    const consider = (data: Buffer, from: number, to: number): void => {
-      for (let off = from; off + RECORD <= to; off += RECORD) {
-        if (data.readUInt32LE(off + USED_AT) < cutoff) continue;
-        const id = data.toString('latin1', off, off + 16);
-        const other = byFile.get(id);
-        if (!other || newer(data, off, other[0], other[1])) byFile.set(id, [data, off]);
-      }
-    };
-    const disk = await readCacheFile(this.file);
-    consider(disk, HEADER, disk.length - TRAILER);
-    consider(this.data, HEADER, this.data.length - TRAILER);
-    consider(mine, 0, mine.length);
-    let kept = [...byFile.values()];
-    if (kept.length > MAX_ENTRIES) kept = kept.sort(([a, ao], [b, bo]) => b.readUInt32LE(bo + USED_AT) - a.readUInt32LE(ao + USED_AT)).slice(0, MAX_ENTRIES);
-    const data = Buffer.alloc(HEADER + kept.length * RECORD + TRAILER);
-    MAGIC.copy(data);
-    data.writeUInt32LE(kept.length, 8);
-    kept.forEach(([src, off], i) => src.copy(data, HEADER + i * RECORD, off, off + RECORD));
-    const body = data.subarray(0, data.length - TRAILER);
-    createHash('sha256').update(body).digest().copy(data, body.length);
+    // per file (device and inode), the newest record of: the file on disk now, what we loaded, what we added;
+    // the file on disk is usually the one loaded (builds replace it, never write into it)
+    const unchanged = (await fileVersion(this.file)) === this.version;
+    const loaded = unchanged ? [this.data] : [readCacheFile(this.file).data, this.data];
+    const records = unchanged ? mergeLoaded(this.data, mine, cutoff) : merge(loaded, mine, cutoff);
+    const data = seal(records, mergeListings(loaded, mineListings, cutoff));
     await mkdir(dirname(this.file), { recursive: true });
     const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
@@ -168,46 +208,265 @@ export class StatCache {
     }
     this.dirty = false;
   }
+
+  private byStamp(): Map<string, number> {
+    if (!this.index) {
+      this.index = new Map();
+      for (let off = HEADER; off + RECORD <= this.end; off += RECORD) this.index.set(this.text.slice(off, off + STAMP), off);
+    }
+    return this.index;
+  }
+
+  /** Marks the loaded record or listing at `off` as used now (once a day is enough for the 30-day rule). */
+  private used(off: number): void {
+    if (this.now - this.data.readUInt32LE(off + USED_AT) <= DAY) return;
+    this.data.writeUInt32LE(this.now, off + USED_AT);
+    this.dirty = true;
+  }
 }
 
-// a BigInt typed array turns a stamp into bytes far faster than Buffer.writeBigUInt64LE
-const stampWords = new BigUint64Array(5);
+// typed arrays over one buffer turn a stamp into bytes far faster than Buffer's write methods
+const stampWords = new Uint32Array(10);
+const stampBigs = new BigUint64Array(stampWords.buffer);
+const stampTimes = new Float64Array(stampWords.buffer);
 const stampBytes = Buffer.from(stampWords.buffer);
+const TWO_32 = 2 ** 32;
 
 /**
  * A file's stamp as the 40 bytes the cache file stores (u64 dev, ino, size,
- * mtime ns, ctime ns; times before 1970 in two's complement), as a latin1
- * string: the key lookups use.
+ * f64 mtime ms, ctime ms), as a latin1 string: the key lookups use. Plain and
+ * bigint stats of the same state give the same key.
  */
 export function stampKey(s: FileStamp): string {
-  stampWords[0] = s.dev;
-  stampWords[1] = s.ino;
-  stampWords[2] = s.size;
-  stampWords[3] = s.mtimeNs;
-  stampWords[4] = s.ctimeNs;
+  if ('mtimeNs' in s) {
+    stampBigs[0] = s.dev;
+    stampBigs[1] = s.ino;
+    stampBigs[2] = s.size;
+    stampTimes[3] = msOf(s.mtimeNs);
+    stampTimes[4] = msOf(s.ctimeNs);
+    return stampBytes.toString('latin1', 0, STAMP);
+  }
+  return stampKeyOf(s.dev, s.ino, s.size, s.mtimeMs, s.ctimeMs);
+}
+
+/** stampKey from plain lstat numbers (device and inode below 2^53). */
+export function stampKeyOf(dev: number, ino: number, size: number, mtimeMs: number, ctimeMs: number): string {
+  putU64(0, dev);
+  putU64(1, ino);
+  putU64(2, size);
+  stampTimes[3] = mtimeMs;
+  stampTimes[4] = ctimeMs;
   return stampBytes.toString('latin1', 0, STAMP);
 }
 
-/** Whether record `a` (at `ao`) is a later state of its file than `b` (at `bo`): later ctime, else later use. */
+/**
+ * The stamp of whatever is at `path` now (no link followed), as the build
+ * context's entries carry it; undefined when there is nothing. Plain stats,
+ * unless device or inode numbers need the exact bigint form.
+ */
+export function stampOfPath(path: string): string | undefined {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (st && (st.ino > Number.MAX_SAFE_INTEGER || st.dev > Number.MAX_SAFE_INTEGER)) {
+    const exact = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+    return exact && stampKey(exact);
+  }
+  return st && stampKey(st);
+}
+
+/** A non-negative integer below 2^53 as the `at`-th u64 of the stamp. */
+function putU64(at: number, n: number): void {
+  const low = n % TWO_32;
+  stampWords[2 * at] = low;
+  stampWords[2 * at + 1] = (n - low) / TWO_32;
+}
+
+/** ns since 1970 as Node's plain stats give it: seconds × 1e3 + the ns within the second / 1e6. */
+export function msOf(ns: bigint): number {
+  let sec = ns / 1_000_000_000n;
+  let nsec = ns % 1_000_000_000n;
+  if (nsec < 0n) {
+    sec -= 1n;
+    nsec += 1_000_000_000n;
+  }
+  return Number(sec) * 1e3 + Number(nsec) / 1e6;
+}
+
+/** A last-used time as the 4 latin1 characters of its u32. */
+function usedAtText(seconds: number): string {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(seconds);
+  return b.toString('latin1');
+}
+
+/** Where a cache file's parts are: its file records end at `end`, its listings start at the offsets given; undefined when it is not a well-formed cache file. */
+function layoutOf(data: Buffer): { end: number; listings: number[] } | undefined {
+  if (data.length < HEADER + TRAILER || !data.subarray(0, 8).equals(MAGIC)) return undefined;
+  const end = HEADER + data.readUInt32LE(8) * RECORD;
+  const stop = end + data.readUInt32LE(12);
+  if (stop + TRAILER !== data.length) return undefined;
+  const listings: number[] = [];
+  for (let off = end; off < stop; off += LISTING_HEAD + data.readUInt32LE(off + 48) + data.readUInt32LE(off + 44)) {
+    if (off + LISTING_HEAD > stop) return undefined;
+    listings.push(off);
+  }
+  return listings.length === 0 || listingEnd(data, listings[listings.length - 1] as number) === stop ? { end, listings } : undefined;
+}
+
+function listingEnd(data: Buffer, off: number): number {
+  return off + LISTING_HEAD + data.readUInt32LE(off + 48) + data.readUInt32LE(off + 44);
+}
+
+/** The listings as the listing part of a cache file, marked as used at `used` (usedAtText). */
+function encodeListings(listings: ReadonlyMap<string, DirListing>, used: string): Buffer {
+  const parts: Buffer[] = [];
+  listings.forEach((listing, key) => {
+    const names = Buffer.from(listing.names.map((n) => `${n}\0`).join(''), 'utf8');
+    const head = Buffer.from(`${key}${used}\0\0\0\0\0\0\0\0`, 'latin1');
+    head.writeUInt32LE(listing.names.length, 44);
+    head.writeUInt32LE(names.length, 48);
+    parts.push(head, names, Buffer.from(listing.types, 'latin1'));
+  });
+  return Buffer.concat(parts);
+}
+
+/** The listing part of a cache file: of the cache files `files` and of `mine` (a listing part), per directory the newest, leaving out those last used before `cutoff`. */
+function mergeListings(files: readonly Buffer[], mine: Buffer, cutoff: number): Buffer {
+  const byDir = new Map<string, [Buffer, number]>();
+  const consider = (data: Buffer, offsets: readonly number[]): void => {
+    for (const off of offsets) {
+      if (data.readUInt32LE(off + USED_AT) < cutoff) continue;
+      const id = data.toString('latin1', off, off + 16);
+      const other = byDir.get(id);
+      if (!other || newer(data, off, other[0], other[1])) byDir.set(id, [data, off]);
+    }
+  };
+  for (const f of files) consider(f, layoutOf(f)?.listings ?? []);
+  const own: number[] = [];
+  for (let off = 0; off < mine.length; off = listingEnd(mine, off)) own.push(off);
+  consider(mine, own);
+  return Buffer.concat([...byDir.values()].map(([data, off]) => data.subarray(off, listingEnd(data, off))));
+}
+
+/**
+ * The file records part of a cache file (header space included) of the
+ * records of `loaded` (a cache file, one record per file) and `mine`, per
+ * file the newest, leaving out those last used before `cutoff`. Records are
+ * copied in runs, and a loaded record is only compared when a record of
+ * `mine` has its inode number.
+ */
+function mergeLoaded(loaded: Buffer, mine: Buffer, cutoff: number): Buffer {
+  // the records of mine by the low 32 bits of their inode: a cheap first test, the whole id decides
+  const byInode = new Map<number, number>();
+  for (let off = 0; off < mine.length; off += RECORD) {
+    const inode = mine.readUInt32LE(off + 8);
+    // two records for one file (it changed between two digests of this build), or a clash: the general way
+    if (byInode.has(inode)) return merge([loaded], mine, cutoff);
+    byInode.set(inode, off);
+  }
+  const superseded = new Set<number>();
+  const end = layoutOf(loaded)?.end ?? HEADER;
+  const out = Buffer.alloc(end + mine.length);
+  let at = HEADER;
+  let run = HEADER;
+  for (let off = HEADER; off < end; off += RECORD) {
+    let keep = loaded.readUInt32LE(off + USED_AT) >= cutoff;
+    const other = keep ? byInode.get(loaded.readUInt32LE(off + 8)) : undefined;
+    if (other !== undefined && loaded.compare(mine, other, other + 16, off, off + 16) === 0) {
+      if (newer(mine, other, loaded, off)) keep = false;
+      else superseded.add(other);
+    }
+    if (keep) continue;
+    if (off > run) at += loaded.copy(out, at, run, off);
+    run = off + RECORD;
+  }
+  if (end > run) at += loaded.copy(out, at, run, end);
+  if (superseded.size === 0) at += mine.copy(out, at);
+  else for (let off = 0; off < mine.length; off += RECORD) if (!superseded.has(off)) at += mine.copy(out, at, off, off + RECORD);
+  return out.subarray(0, at);
+}
+
+/** The file records part of a cache file (header space included) of the cache files `files` and of `mine`, per file the newest, leaving out those last used before `cutoff`. */
+function merge(files: readonly Buffer[], mine: Buffer, cutoff: number): Buffer {
+  const byFile = new Map<string, [Buffer, number]>();
+  const consider = (data: Buffer, from: number, to: number): void => {
+    for (let off = from; off + RECORD <= to; off += RECORD) {
+      if (data.readUInt32LE(off + USED_AT) < cutoff) continue;
+      const id = data.toString('latin1', off, off + 16);
+      const other = byFile.get(id);
+      if (!other || newer(data, off, other[0], other[1])) byFile.set(id, [data, off]);
+    }
+  };
+  for (const f of files) consider(f, HEADER, layoutOf(f)?.end ?? HEADER);
+  consider(mine, 0, mine.length);
+  const kept = [...byFile.values()];
+  const out = Buffer.alloc(HEADER + kept.length * RECORD);
+  kept.forEach(([src, off], i) => src.copy(out, HEADER + i * RECORD, off, off + RECORD));
+  return out;
+}
+
+/** A cache file of its file records part (header space included) and listing part: header and trailer filled in, at most MAX_ENTRIES records, the most recently used. */
+function seal(records: Buffer, listings: Buffer): Buffer {
+  let count = (records.length - HEADER) / RECORD;
+  if (count > MAX_ENTRIES) {
+    const offsets = Array.from({ length: count }, (_, i) => HEADER + i * RECORD).sort((a, b) => records.readUInt32LE(b + USED_AT) - records.readUInt32LE(a + USED_AT));
+    const kept = Buffer.alloc(HEADER + MAX_ENTRIES * RECORD);
+    offsets.slice(0, MAX_ENTRIES).forEach((off, i) => records.copy(kept, HEADER + i * RECORD, off, off + RECORD));
+    records = kept;
+    count = MAX_ENTRIES;
+  }
+  const data = Buffer.concat([records, listings, Buffer.alloc(TRAILER)]);
+  MAGIC.copy(data);
+  data.writeUInt32LE(count, 8);
+  data.writeUInt32LE(listings.length, 12);
+  const body = data.subarray(0, data.length - TRAILER);
+  createHash('sha256').update(body).digest().copy(data, body.length);
+  return data;
+}
+
+/** Whether record or listing `a` (at `ao`) is a later state of its file or directory than `b` (at `bo`): later ctime, else later use. */
 function newer(a: Buffer, ao: number, b: Buffer, bo: number): boolean {
-  const ca = a.readBigInt64LE(ao + 32);
-  const cb = b.readBigInt64LE(bo + 32);
+  const ca = a.readDoubleLE(ao + 32);
+  const cb = b.readDoubleLE(bo + 32);
   return ca !== cb ? ca > cb : a.readUInt32LE(ao + USED_AT) > b.readUInt32LE(bo + USED_AT);
 }
 
-/** A cache file's bytes when it is intact, else an empty buffer. */
-async function readCacheFile(file: string): Promise<Buffer> {
-  let data: Buffer;
+/**
+ * A cache file's bytes when it is intact (else an empty buffer), and its
+ * fileVersion. Read with synchronous calls: a few of them, far cheaper than
+ * the round trips of a promise-based read in chunks.
+ */
+function readCacheFile(file: string): { data: Buffer; version: string } {
+  let fd: number;
   try {
-    data = await readFile(file);
+    fd = openSync(file, 'r');
   } catch {
-    return Buffer.alloc(0);
+    return { data: Buffer.alloc(0), version: '' };
   }
-  if (data.length < HEADER + TRAILER || !data.subarray(0, 8).equals(MAGIC)) return Buffer.alloc(0);
-  const count = data.readUInt32LE(8);
-  if (data.length !== HEADER + count * RECORD + TRAILER) return Buffer.alloc(0);
-  const body = data.subarray(0, data.length - TRAILER);
-  return createHash('sha256').update(body).digest().equals(data.subarray(body.length)) ? data : Buffer.alloc(0);
+  let data: Buffer;
+  let version: string;
+  try {
+    version = versionOf(fstatSync(fd));
+    data = readFileSync(fd);
+  } catch {
+    return { data: Buffer.alloc(0), version: '' };
+  } finally {
+    closeSync(fd);
+  }
+  const intact = (): boolean => {
+    if (!layoutOf(data)) return false;
+    const body = data.subarray(0, data.length - TRAILER);
+    return createHash('sha256').update(body).digest().equals(data.subarray(body.length));
+  };
+  return { data: intact() ? data : Buffer.alloc(0), version };
+}
+
+/** Which file is at `path` now: its identity and last change ('' when there is none). */
+async function fileVersion(path: string): Promise<string> {
+  return versionOf(await stat(path).catch(() => undefined));
+}
+
+function versionOf(st: Stats | undefined): string {
+  return st ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}` : '';
 }
 
 function nowSeconds(): number {

@@ -17,13 +17,15 @@
  *
  * The walk uses synchronous file system calls: they are several times
  * cheaper than promises per entry, and a context walk is a short, bounded
- * burst at planning time.
+ * burst at planning time. It lstats every path it keeps (plain stats: see
+ * stat-cache.ts on their precision), but lists a directory only when its
+ * stamp differs from the one a listing was remembered under (stat-cache.ts).
  */
-import { lstatSync, readdirSync, readlinkSync, type BigIntStats, type Dirent } from 'node:fs';
+import { constants, lstatSync, readdirSync, readlinkSync, type BigIntStats, type Dirent, type Stats } from 'node:fs';
 import { UserError } from '../errors.ts';
 import { badPattern, type IgnoreRules } from './ignore-file.ts';
 import { BadPatternError, type MatchInfo, type Pattern } from './pattern-matcher.ts';
-import { stampKey } from './stat-cache.ts';
+import { msOf, stampKey, stampKeyOf, type DirListing, type StatCache } from './stat-cache.ts';
 
 /** What an entry is. A socket is sent by BuildKit as an empty regular file, and tsbuild does the same. */
 export type EntryKind = 'file' | 'dir' | 'symlink' | 'fifo' | 'char' | 'block' | 'socket';
@@ -40,6 +42,8 @@ export interface ContextEntry {
   stamp: string;
   /** When it last changed: the later of mtime and ctime, in ms since 1970. */
   changedMs: number;
+  /** How many names the file has (st_nlink): more than one for hard links. */
+  links: number;
   /** Device number of a char/block device. */
   rdev?: bigint;
   /** A symlink's target, as stored. */
@@ -64,16 +68,26 @@ interface DirState {
 }
 
 const UNKNOWN_ERRNO = 'EUNKNOWN';
+/** What a walk's visitor returns to end the walk. */
+const STOP = Symbol('stop');
+const DIR = 'd'.charCodeAt(0);
+const NO_NAMES: DirListing = { names: [], types: '' };
+const NO_THROW = { throwIfNoEntry: false } as const;
 
 /** A directory tree filtered by ignore rules (or unfiltered, without them). */
 export class ContextTree {
   private readonly dirs = new Map<string, DirState>();
   private readonly exceptionPrefixes: string[] | undefined;
 
+  /** Directories the walks listed, and those whose listing came from the listing cache. */
+  readonly listed = { read: 0, reused: 0 };
+
   constructor(
     /** Absolute path of the root. */
     readonly root: string,
     readonly ignore?: IgnoreRules,
+    /** Listings of directories whose stamp has not changed since a build read them (see stat-cache.ts). */
+    private readonly listingCache?: Pick<StatCache, 'listing' | 'recordListing'>,
   ) {
     this.dirs.set('.', { status: { state: 'included' }, info: undefined });
     const exceptions = ignore?.matcher.patterns.filter((p) => p.exclusion) ?? [];
@@ -114,36 +128,25 @@ export class ContextTree {
   /** lstat of one path as an entry; undefined when it does not exist. */
   entry(rel: string): ContextEntry | undefined {
     const abs = this.abs(rel);
-    let st: BigIntStats | undefined;
+    let st: Stats | undefined;
     try {
-      st = lstatSync(abs, { bigint: true, throwIfNoEntry: false });
+      // plain stats cost much less than bigint ones (and see stat-cache.ts on their precision)
+      st = lstatSync(abs, NO_THROW);
     } catch (e) {
       if (isGone(e)) return undefined;
       throw unreadable(rel, e);
     }
     if (!st) return undefined;
-    const kind = kindOf(st);
+    // plain numbers past 2^53 are rounded: the stat cache and the hard-link check need them exact
+    if (st.ino > Number.MAX_SAFE_INTEGER || st.dev > Number.MAX_SAFE_INTEGER) return this.exactEntry(rel, abs);
+    const kind = kindOf(st.mode);
     // BuildKit does not send FIFOs from the context: a COPY never sees them
     if (kind === 'fifo') return undefined;
-    let target: string | undefined;
-    if (kind === 'symlink') {
-      try {
-        target = readlinkSync(abs);
-      } catch (e) {
-        if (isGone(e)) return undefined;
-        throw unreadable(rel, e);
-      }
-    }
-    return {
-      rel,
-      kind,
-      perm: Number(st.mode & 0o7777n),
-      size: Number(st.size),
-      stamp: stampKey(st),
-      changedMs: Number((st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs) / 1_000_000n),
-      ...((kind === 'char' || kind === 'block') && { rdev: st.rdev }),
-      ...(target !== undefined && { target }),
-    };
+    const target = kind === 'symlink' ? linkTarget(rel, abs) : undefined;
+    if (kind === 'symlink' && target === undefined) return undefined;
+    const { mtimeMs, ctimeMs } = st;
+    const rdev = kind === 'char' || kind === 'block' ? BigInt(st.rdev) : undefined;
+    return newEntry(rel, kind, st.mode, st.size, stampKeyOf(st.dev, st.ino, st.size, mtimeMs, ctimeMs), mtimeMs > ctimeMs ? mtimeMs : ctimeMs, st.nlink, rdev, target);
   }
 
   /**
@@ -154,12 +157,11 @@ export class ContextTree {
   below(rel: string, firstOnly = false): ContextEntry[] {
     const out: ContextEntry[] = [];
     if (!this.enters(rel)) return out;
-    const state = this.dirState(rel);
-    try {
-      this.walk(rel, state, [], out, firstOnly);
-    } catch (e) {
-      if (e !== STOP) throw e;
-    }
+    this.collect(rel, this.entry(rel), this.dirState(rel), [], (r) => {
+      const e = this.entry(r);
+      if (e) out.push(e);
+      return firstOnly && e ? STOP : e;
+    });
     return out;
   }
 
@@ -171,45 +173,82 @@ export class ContextTree {
   scan(rel: string, visit: (relFromBase: string, rel: string, isDir: boolean) => boolean): void {
     if (!this.enters(rel)) return;
     const recurse = (dir: string, prefix: string): void => {
-      for (const d of this.readDir(dir)) {
-        const child = joinRel(dir, d.name);
-        const fromBase = prefix === '' ? d.name : `${prefix}/${d.name}`;
-        const isDir = d.isDirectory();
+      const { names, types } = this.readDir(dir);
+      names.forEach((name, i) => {
+        const child = joinRel(dir, name);
+        const fromBase = prefix === '' ? name : `${prefix}/${name}`;
+        const isDir = types.charCodeAt(i) === DIR;
         if (visit(fromBase, child, isDir) && isDir && this.enters(child)) recurse(child, fromBase);
-      }
+      });
     };
     recurse(rel, '');
   }
 
-  private walk(dir: string, state: DirState, pending: { rel: string; emitted: boolean }[], out: ContextEntry[], firstOnly: boolean): void {
+  /** entry() from bigint stats, for device or inode numbers past 2^53. */
+  private exactEntry(rel: string, abs: string): ContextEntry | undefined {
+    let st: BigIntStats | undefined;
+    try {
+      st = lstatSync(abs, { bigint: true, throwIfNoEntry: false });
+    } catch (e) {
+      if (isGone(e)) return undefined;
+      throw unreadable(rel, e);
+    }
+    if (!st) return undefined;
+    const mode = Number(st.mode);
+    const kind = kindOf(mode);
+    if (kind === 'fifo') return undefined;
+    const target = kind === 'symlink' ? linkTarget(rel, abs) : undefined;
+    if (kind === 'symlink' && target === undefined) return undefined;
+    const mtimeMs = msOf(st.mtimeNs);
+    const ctimeMs = msOf(st.ctimeNs);
+    const rdev = kind === 'char' || kind === 'block' ? st.rdev : undefined;
+    return newEntry(rel, kind, mode, Number(st.size), stampKey(st), mtimeMs > ctimeMs ? mtimeMs : ctimeMs, Number(st.nlink), rdev, target);
+  }
+
+  /**
+   * Calls `visit` with each path below the directory `dir` (whose entry is
+   * `dirEntry`, if known) that the ignore rules leave in the context, in walk
+   * order, and enters each directory `visit` returns the entry of, until
+   * `visit` says stop; returns whether it did.
+   */
+  private collect(
+    dir: string,
+    dirEntry: ContextEntry | undefined,
+    state: DirState,
+    pending: { rel: string; visited: boolean }[],
+    visit: (rel: string) => ContextEntry | undefined | typeof STOP,
+  ): boolean {
     const matcher = this.ignore?.matcher;
-    for (const d of this.readDir(dir)) {
-      const rel = joinRel(dir, d.name);
-      const isDir = d.isDirectory();
+    const prefix = dir === '.' ? '' : `${dir}/`;
+    const { names, types } = this.readDir(dir, dirEntry);
+    // an index, not for-of: this loop runs in every directory, mostly before the JIT has optimized it,
+    // and unoptimized for-of allocates on every step
+    for (let i = 0; i < names.length; i++) {
+      const rel = prefix + (names[i] as string);
       let child: DirState | undefined;
-      if (isDir) {
+      if (types.charCodeAt(i) === DIR) {
         child = this.matchStatus(rel, state.info, true);
         this.dirs.set(rel, child);
         const s = child.status;
         if (s.state === 'excluded' && s.entered) {
-          pending.push({ rel, emitted: false });
-          this.walk(rel, child, pending, out, firstOnly);
+          pending.push({ rel, visited: false });
+          const stop = this.collect(rel, undefined, child, pending, visit);
           pending.pop();
+          if (stop) return true;
         }
         if (s.state !== 'included') continue;
       } else if (matcher && this.excludes(rel, state.info)) continue;
+      // an excluded directory is in the context as the parent of what it re-includes
       for (const p of pending) {
-        if (p.emitted) continue;
-        p.emitted = true;
-        const parent = this.entry(p.rel);
-        if (parent) out.push(parent);
+        if (p.visited) continue;
+        p.visited = true;
+        if (visit(p.rel) === STOP) return true;
       }
-      const e = this.entry(rel);
-      if (!e) continue;
-      out.push(e);
-      if (firstOnly) throw STOP;
-      if (child) this.walk(rel, child, [], out, firstOnly);
+      const next = visit(rel);
+      if (next === STOP) return true;
+      if (child && next?.kind === 'dir' && this.collect(rel, next, child, [], visit)) return true;
     }
+    return false;
   }
 
   /** Whether a file (not a directory) in an entered directory is excluded: matchStatus without allocating. */
@@ -221,16 +260,33 @@ export class ContextTree {
     }
   }
 
-  /** A directory's entries, sorted; permission problems inside excluded directories are skipped. */
-  private readDir(dir: string): Dirent[] {
+  /**
+   * A directory's names, sorted, and which are directories: from the listing
+   * cache when the directory (of entry `dirEntry`) has not changed since a
+   * build read it. Permission problems inside excluded directories are skipped.
+   */
+  private readDir(dir: string, dirEntry?: ContextEntry): DirListing {
+    const stamp = dirEntry?.kind === 'dir' ? dirEntry.stamp : undefined;
+    const known = stamp === undefined ? undefined : this.listingCache?.listing(stamp);
+    if (known) {
+      this.listed.reused++;
+      return known;
+    }
+    const readStartMs = Date.now();
+    let found: Dirent[];
     try {
-      return readdirSync(this.abs(dir), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      found = readdirSync(this.abs(dir), { withFileTypes: true });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (isGone(e)) return [];
-      if ((code === 'EACCES' || code === 'EPERM') && this.dirState(dir).status.state !== 'included') return [];
+      if (isGone(e)) return NO_NAMES;
+      if ((code === 'EACCES' || code === 'EPERM') && this.dirState(dir).status.state !== 'included') return NO_NAMES;
       throw unreadable(dir, e);
     }
+    this.listed.read++;
+    found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const listing = { names: found.map((d) => d.name), types: found.map((d) => (d.isDirectory() ? 'd' : '-')).join('') };
+    if (stamp !== undefined) this.listingCache?.recordListing(stamp, (dirEntry as ContextEntry).changedMs, listing, readStartMs);
+    return listing;
   }
 
   private dirState(rel: string): DirState {
@@ -269,8 +325,6 @@ export class ContextTree {
   }
 }
 
-const STOP = Symbol('stop');
-
 function hiddenBy(parentRel: string, parent: PathStatus): PathStatus {
   if (parent.state === 'hidden') return parent;
   if (parent.state === 'excluded') return { state: 'hidden', dir: parentRel, decidedBy: parent.decidedBy };
@@ -283,14 +337,40 @@ function withoutTrailingGlob(pattern: string): string {
   return p;
 }
 
-function kindOf(st: BigIntStats): EntryKind {
-  if (st.isFile()) return 'file';
-  if (st.isDirectory()) return 'dir';
-  if (st.isSymbolicLink()) return 'symlink';
-  if (st.isFIFO()) return 'fifo';
-  if (st.isCharacterDevice()) return 'char';
-  if (st.isBlockDevice()) return 'block';
-  return 'socket';
+const { S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFIFO, S_IFCHR, S_IFBLK } = constants;
+
+function kindOf(mode: number): EntryKind {
+  switch (mode & S_IFMT) {
+    case S_IFREG:
+      return 'file';
+    case S_IFDIR:
+      return 'dir';
+    case S_IFLNK:
+      return 'symlink';
+    case S_IFIFO:
+      return 'fifo';
+    case S_IFCHR:
+      return 'char';
+    case S_IFBLK:
+      return 'block';
+    default:
+      return 'socket';
+  }
+}
+
+function newEntry(rel: string, kind: EntryKind, mode: number, size: number, stamp: string, changedMs: number, links: number, rdev: bigint | undefined, target: string | undefined): ContextEntry {
+  // one literal, so every entry has the same shape: the digest loops over thousands of them
+  return { rel, kind, perm: mode & 0o7777, size, stamp, changedMs, links, rdev, target, sha256: undefined };
+}
+
+/** A symlink's target; undefined when the link is gone. */
+function linkTarget(rel: string, abs: string): string | undefined {
+  try {
+    return readlinkSync(abs);
+  } catch (e) {
+    if (isGone(e)) return undefined;
+    throw unreadable(rel, e);
+  }
 }
 
 /** The directory part of a context path (`.` for top-level names). */
