@@ -20,34 +20,35 @@ const bin = join(projectRoot, 'bin', 'tsbuild');
 
 interface Command {
   name: string;
-  args: string[];
+  /** The program and its arguments. */
+  argv: [string, ...string[]];
 }
 
-function seconds(args: readonly string[]): number {
+function seconds([cmd, ...args]: readonly [string, ...string[]]): number {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, args, { cwd: projectRoot, stdio: ['ignore', 'ignore', 'pipe'] });
+  const r = spawnSync(cmd, args, { cwd: projectRoot, stdio: ['ignore', 'ignore', 'pipe'] });
   const t = (performance.now() - t0) / 1000;
-  if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited ${r.status}: ${r.stderr.toString()}`);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr.toString()}`);
   return t;
 }
 
 /** Whether a cached build of the example can be timed: the quick start built it into this root. */
 function exampleBuilt(): boolean {
   const root = process.env.TSBUILD_ROOT || '/var/lib/tsbuild';
-  return existsSync(join(root, 'images')) && spawnSync(process.execPath, [bin, 'inspect', 'tsbuild.local/hello:latest'], { stdio: 'ignore' }).status === 0;
+  return existsSync(join(root, 'images')) && spawnSync(bin, ['inspect', 'tsbuild.local/hello:latest'], { stdio: 'ignore' }).status === 0;
 }
 
 export async function run(): Promise<void> {
   if (!existsSync(join(projectRoot, 'dist', 'tsbuild.mjs'))) throw new Error('dist/tsbuild.mjs is missing: run npm run build first');
   const commands: Command[] = [
-    { name: 'node -e 0', args: ['-e', '0'] },
-    { name: 'tsbuild --help', args: [bin, '--help'] },
+    { name: 'node -e 0', argv: [process.execPath, '-e', '0'] },
+    { name: 'tsbuild --help', argv: [bin, '--help'] },
   ];
-  if (exampleBuilt()) commands.push({ name: 'tsbuild build examples/hello (all cached)', args: [bin, 'build', '-q', join(projectRoot, 'examples', 'hello')] });
+  if (exampleBuilt()) commands.push({ name: 'tsbuild build examples/hello (all cached)', argv: [bin, 'build', '-q', join(projectRoot, 'examples', 'hello')] });
   else process.stdout.write('(run bash scripts/quickstart.sh once to time a cached build of examples/hello too)\n');
-  for (const c of commands) seconds(c.args);
+  for (const c of commands) seconds(c.argv);
   const times = commands.map(() => [] as number[]);
-  for (let round = 0; round < ROUNDS; round++) commands.forEach((c, i) => times[i]?.push(seconds(c.args)));
+  for (let round = 0; round < ROUNDS; round++) commands.forEach((c, i) => times[i]?.push(seconds(c.argv)));
   const floor = median(times[0] ?? []);
   printTable(
     ['command', 'median s', 'min s', 'vs node -e 0'],
