@@ -62,6 +62,12 @@ describe('repeated build command lines', () => {
     assert.match(elsewhere.stderr, /naming to tsbuild\.test\/repeat:1/);
   });
 
+  it('keeps no record of a command line with a secret-looking build arg', async () => {
+    const args = ['--build-arg', 'API_TOKEN=hunter2'];
+    for (let i = 0; i < 3; i++) assert.equal((await build(args)).code, 0);
+    for (const file of await records()) assert.doesNotMatch(await readFile(file, 'utf8'), /hunter2/);
+  });
+
   it('still builds what changed: the record only skips parsing, the memo still decides', async () => {
     await writeFile(join(ctx, 'a.txt'), 'changed\n');
     const r = await build();

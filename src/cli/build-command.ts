@@ -13,6 +13,7 @@ import { parseCompression } from '../image/compression.ts';
 import { parseReference } from '../image/reference.ts';
 import { createRenderer } from '../progress/renderer.ts';
 import { closest } from '../parser/suggest.ts';
+import { looksSecret } from '../planner/args.ts';
 import { parsePlatform } from '../registry/platform.ts';
 import { parseBuildArgs } from './build-args.ts';
 import { parseBuildContexts } from './build-context-spec.ts';
@@ -150,7 +151,8 @@ export async function runBuild(argv: BuildArgv, opts: { repeated?: boolean } = {
     await stdin?.cleanup();
   }
   renderer.finish({ failed: false });
-  if (result.replayed && !opts.repeated) await rememberBuildArgs(process.argv.slice(2), argv);
+  // a secret-looking build arg's value is kept out of the record, as out of the image history
+  if (result.replayed && !opts.repeated && ![...options.buildArgs.keys()].some(looksSecret)) await rememberBuildArgs(process.argv.slice(2), argv);
   if (argv.iidfile !== undefined) await writeIidFile(argv.iidfile, result);
   if (argv['metadata-file'] !== undefined) await writeMetadataFile(argv['metadata-file'], result);
   // With an output on stdout, the digest must not end up inside the tar.
