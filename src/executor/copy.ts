@@ -30,6 +30,7 @@ import { deviceMajor, deviceMinor } from '../context/tree.ts';
 import { UserError, type SourceLocation } from '../errors.ts';
 import { applyLayer } from '../image/layer-apply.ts';
 import type { ModeChange } from './chmod.ts';
+import type { CopyReuse } from './copy-reuse.ts';
 import { resolveScoped } from './scoped-path.ts';
 
 
@@ -55,6 +56,8 @@ export interface CopyRequest {
   chmod?: ModeChange;
   /** ADD: local tar archives are extracted into the destination instead of copied. */
   extractArchives: boolean;
+  /** The previous run of this COPY, whose unchanged files are hard-linked instead of copied (see copy-reuse.ts). */
+  reuse?: Pick<CopyReuse, 'link' | 'copied'>;
   where: SourceLocation;
 }
 
@@ -196,6 +199,8 @@ function copyEntry(src: string, dest: string, req: CopyState, recurse: boolean):
     linkSync(first, dest);
     return undefined;
   }
+  // a file with other names stays linked to them (above), not to an earlier run's copy
+  if (st.isFile() && st.nlink === 1 && req.reuse?.link(src, dest)) return undefined;
   if (st.isFile() && st.size < BIG_FILE) copySmallFile(src, dest, st, { uid, gid, mode });
   else {
     if (st.isFile()) copyFileSync(src, dest);
@@ -207,6 +212,7 @@ function copyEntry(src: string, dest: string, req: CopyState, recurse: boolean):
     utimesSync(dest, st.atime, st.mtime);
   }
   if (st.nlink > 1) req.links.set(inode, dest);
+  else if (st.isFile()) req.reuse?.copied(src, dest);
   return undefined;
 }
 

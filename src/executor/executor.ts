@@ -14,6 +14,7 @@ import type { ProgressSink } from '../progress/events.ts';
 import { parseChmod } from './chmod.ts';
 import { applyExcludes, parentsDestination } from './copy-filters.ts';
 import { copyIntoRootfs } from './copy.ts';
+import { CopyReuse } from './copy-reuse.ts';
 import { prepareRunMounts, type PreparedMounts, type SecretSource } from './run-mounts.ts';
 import type { ContainerRunner } from './container-runner.ts';
 import { DiffDirs, type Lower } from './diff-dirs.ts';
@@ -318,8 +319,15 @@ export class Executor {
             : selectSources(srcRoot, sources, step.location);
       const filter = (selection: SelectedPath[]): SelectedPath[] =>
         op.exclude.length > 0 ? applyExcludes(srcRoot, selection, op.exclude, step.location) : selection;
-      if (!op.parents) await copyIntoRootfs({ ...request, srcRoot, selection: filter(await select(op.sources)) });
-      else {
+      if (!op.parents) {
+        const selected = await select(op.sources);
+        // only a directory's contents are written into the upper dir, where files can be linked;
+        // the selection as the context made it (before --exclude) is what it can digest
+        const reusable = from.kind === 'context' && snap.directUpper !== undefined && selected.some((s) => s.isDir);
+        const reuse = reusable ? await this.copyReuse(step, op, snap.directUpper as string, selected) : undefined;
+        await copyIntoRootfs({ ...request, srcRoot, selection: filter(selected), ...(reuse && { reuse }) });
+        await reuse?.save(snap.id);
+      } else {
         for (const source of op.sources) {
           for (const sel of filter(await select([source]))) {
             await copyIntoRootfs({ ...request, srcRoot, selection: [sel], dest: parentsDestination(op.dest, source, sel) });
@@ -346,6 +354,19 @@ export class Executor {
       const dest = op.inline.length + op.sources.length > 1 && !op.dest.endsWith('/') ? `${op.dest}/` : op.dest;
       await copyIntoRootfs({ ...request, owner: owner ?? { uid: 0, gid: 0 }, dest, srcRoot: dir, selection, extractArchives: false });
     }
+  }
+
+  /**
+   * The previous run of a COPY from the context (see copy-reuse.ts). Its
+   * sources' sha256s are made sure of first: the stat cache answers for
+   * unchanged files. Snapshots are siblings of the upper dir.
+   */
+  private async copyReuse(step: Step, op: Extract<StepOp, { op: 'copy' }>, upper: string, selection: SelectedPath[]): Promise<CopyReuse> {
+    const context = this.deps.context;
+    await context.digest(selection);
+    const entries = new Map(context.entriesOf(selection).map((e) => [e.rel, e]));
+    const identity = { at: step.location, context: context.dir, sources: op.sources, dest: op.dest, chown: op.chown ?? null, chmod: op.chmod ?? null, exclude: op.exclude, link: op.link };
+    return CopyReuse.open(this.deps.root, identity, (id) => posix.join(posix.dirname(upper), id), upper, { dir: context.dir, entryOf: (rel) => entries.get(rel) });
   }
 
   /** `--chown` ids, names looked up in the rootfs (for `--link`, in a view of the layers below, which the step does not mount). */
