@@ -54,6 +54,14 @@ describe('COPY reusing its previous run', () => {
     assert.ok((await links('sub/f1.txt')).every((n) => n <= 1), 'a file whose mode changed is a copy of its own');
   });
 
+  it('copies afresh under --no-cache: nothing an earlier run made stands in for the work', async () => {
+    await build('root', ['--no-cache']);
+    const snapshots = join(work.path, 'root', 'snapshots');
+    const dirs = await Promise.all((await readdir(snapshots)).map(async (id) => ({ id, at: (await stat(join(snapshots, id))).mtimeMs })));
+    const newest = dirs.filter((d) => d.id.startsWith('s')).sort((a, b) => b.at - a.at)[0];
+    assert.equal((await stat(join(snapshots, newest?.id as string, 'app', 'f2.txt'))).nlink, 1);
+  });
+
   it('puts the new content and mode in the image', async () => {
     const out = join(work.path, 'out');
     const r = await tsbuild(join(work.path, 'root'), ['build', '-q', '-o', `type=local,dest=${out}`, ctx], { env });

@@ -57,7 +57,7 @@ export class BuildCache {
   }
 
   async claim(key: Digest, onWait?: () => void): Promise<StepClaim> {
-    const ignored = this.opts.ignore?.(key) ?? false;
+    const ignored = this.ignores(key);
     if (!ignored) {
       const hit = await this.lookup(key);
       if (hit) return hitClaim(hit);
@@ -87,9 +87,14 @@ export class BuildCache {
     };
   }
 
+  /** Whether `key`'s records are not to be used (`--no-cache`, `--no-cache-filter`): nothing an earlier run made may stand in for the step's work. */
+  ignores(key: Digest): boolean {
+    return this.opts.ignore?.(key) ?? false;
+  }
+
   /** Whether a claim of `key` would be a hit now. */
   async willHit(key: Digest): Promise<boolean> {
-    return !(this.opts.ignore?.(key) ?? false) && (await this.lookup(key)) !== undefined;
+    return !this.ignores(key) && (await this.lookup(key)) !== undefined;
   }
 
   /** A usable record for `key` (without taking its lock): local first, then the `--cache-from` sources. */

@@ -322,8 +322,8 @@ export class Executor {
       if (!op.parents) {
         const selected = await select(op.sources);
         // only a directory's contents are written into the upper dir, where files can be linked;
-        // the selection as the context made it (before --exclude) is what it can digest
-        const reusable = from.kind === 'context' && snap.directUpper !== undefined && selected.some((s) => s.isDir);
+        // --no-cache wants fresh copies; the selection as the context made it (before --exclude) is what it can digest
+        const reusable = from.kind === 'context' && snap.directUpper !== undefined && selected.some((s) => s.isDir) && !this.deps.cache.ignores(step.key);
         const reuse = reusable ? await this.copyReuse(step, op, snap.directUpper as string, selected) : undefined;
         await copyIntoRootfs({ ...request, srcRoot, selection: filter(selected), ...(reuse && { reuse }) });
         await reuse?.save(snap.id);
