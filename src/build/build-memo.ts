@@ -22,8 +22,8 @@
  * that ran a step, options a memo cannot answer such as outputs or
  * `--no-cache`) takes the normal path.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { CacheStore } from '../cache/cache-store.ts';
 import { stampOfPath } from '../context/stat-cache.ts';
@@ -33,6 +33,7 @@ import type { Descriptor, Digest } from '../image/oci.ts';
 import { formatReference, parseReference, type Reference } from '../image/reference.ts';
 import type { Plan, SourceRoot } from '../planner/plan.ts';
 import type { ProgressEvent, ProgressSink } from '../progress/events.ts';
+import { writeFileAtomic } from '../write-file-atomic.ts';
 import type { BuildOptions, BuildResult } from './build.ts';
 import type { LoadedPlan } from './load-plan.ts';
 
@@ -178,10 +179,7 @@ export async function recordMemo(slot: MemoSlot, loaded: LoadedPlan, result: Mem
     keys: plan.stages.flatMap((s) => s.steps.map((st) => st.key)),
     ...result,
   };
-  await mkdir(dirname(slot.file), { recursive: true });
-  const tmp = `${slot.file}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(tmp, JSON.stringify(memo));
-  await rename(tmp, slot.file);
+  await writeFileAtomic(slot.file, JSON.stringify(memo));
 }
 
 function eligible(opts: BuildOptions): boolean {

@@ -1,10 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuildContext } from '../context/build-context.ts';
 import type { ContextEntry } from '../context/tree.ts';
 import type { Digest } from '../image/oci.ts';
 import type { Plan, ResolvedImage, StageBase, Step } from '../planner/plan.ts';
+import { writeFileAtomic } from '../write-file-atomic.ts';
 
 /** One vertex of a build as recorded: everything its key was made of, to say later what changed. */
 export interface VertexRecord {
@@ -83,10 +84,10 @@ export class BuildHistory {
     await mkdir(join(this.dir, 'files'), { recursive: true });
     for (const [digest, listing] of build.listings) {
       const file = this.listingFile(digest);
-      if (await stat(file).then(() => false, () => true)) await atomicWrite(file, encodeListing(listing()));
+      if (await stat(file).then(() => false, () => true)) await writeFileAtomic(file, encodeListing(listing()));
     }
     const { dockerfile, target } = build.record;
-    await atomicWrite(this.recordFile(dockerfile, target), JSON.stringify(build.record));
+    await writeFileAtomic(this.recordFile(dockerfile, target), JSON.stringify(build.record));
   }
 
   async listing(digest: string): Promise<Listing | undefined> {
@@ -221,10 +222,4 @@ function decodeListing(text: string): Listing {
   const out: Listing = new Map();
   for (let i = 0; i + 1 < parts.length; i += 2) out.set(parts[i] as string, parts[i + 1] as string);
   return out;
-}
-
-async function atomicWrite(file: string, data: string): Promise<void> {
-  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, file);
 }

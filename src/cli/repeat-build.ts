@@ -23,9 +23,10 @@
  * never found: the slow path, never a wrong one.
  */
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '../write-file-atomic.ts';
 import type { BuildArgv } from './commands/build.ts';
 import { defaultRoot } from './root.ts';
 
@@ -57,12 +58,8 @@ export async function repeatBuild(args: readonly string[]): Promise<boolean> {
 
 /** Remembers the flags `args` parsed to, after a build the memo answered. */
 export async function rememberBuildArgs(args: readonly string[], argv: BuildArgv): Promise<void> {
-  const file = await recordFile(argv.root, args);
-  await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
   const record: ArgvRecord = { version: VERSION, argv };
-  await writeFile(tmp, JSON.stringify(record));
-  await rename(tmp, file);
+  await writeFileAtomic(await recordFile(argv.root, args), JSON.stringify(record));
 }
 
 function recordsDir(root: string): string {

@@ -22,11 +22,12 @@
  *   await copyIntoRootfs({ ...request, reuse });
  *   await reuse.save(snapshotId);
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { linkSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join, posix } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
 import type { ContextEntry } from '../context/tree.ts';
+import { writeFileAtomic } from '../write-file-atomic.ts';
 
 const VERSION = 1;
 
@@ -97,11 +98,8 @@ export class CopyReuse {
 
   /** Remembers what this run wrote, as the snapshot `id`. */
   async save(id: string): Promise<void> {
-    await mkdir(dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${randomBytes(6).toString('hex')}.tmp`;
     const record: Remembered = { version: VERSION, snapshot: id, files: this.written };
-    await writeFile(tmp, JSON.stringify(record));
-    await rename(tmp, this.file);
+    await writeFileAtomic(this.file, JSON.stringify(record));
   }
 
   /** `dest`'s path in the upper dir; undefined for a destination elsewhere (written through the mount). */
