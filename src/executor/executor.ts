@@ -321,10 +321,9 @@ export class Executor {
         op.exclude.length > 0 ? applyExcludes(srcRoot, selection, op.exclude, step.location) : selection;
       if (!op.parents) {
         const selected = await select(op.sources);
-        // only a directory's contents are written into the upper dir, where files can be linked;
-        // --no-cache wants fresh copies; the selection as the context made it (before --exclude) is what it can digest
-        const reusable = from.kind === 'context' && snap.directUpper !== undefined && selected.some((s) => s.isDir) && !this.deps.cache.ignores(step.key);
-        const reuse = reusable ? await this.copyReuse(step, op, snap.directUpper as string, selected) : undefined;
+        // only a directory's contents are written into the upper dir, where files can be linked; --no-cache wants fresh copies
+        const upper = from.kind === 'context' && selected.some((s) => s.isDir) && !this.deps.cache.ignores(step.key) ? snap.directUpper : undefined;
+        const reuse = upper !== undefined ? await this.copyReuse(step, op, upper, selected) : undefined;
         await copyIntoRootfs({ ...request, srcRoot, selection: filter(selected), ...(reuse && { reuse }) });
         await reuse?.save(snap.id);
       } else {
@@ -357,13 +356,13 @@ export class Executor {
   }
 
   /**
-   * The previous run of a COPY from the context (see copy-reuse.ts). Its
-   * sources' sha256s are made sure of first: the stat cache answers for
-   * unchanged files. Snapshots are siblings of the upper dir.
+   * The previous run of a COPY from the context (see copy-reuse.ts). The
+   * selection is the one the plan digested (the context answers the same
+   * sources with the same selection), so its files carry their sha256s;
+   * one without is copied. Snapshots are siblings of the upper dir.
    */
   private async copyReuse(step: Step, op: Extract<StepOp, { op: 'copy' }>, upper: string, selection: SelectedPath[]): Promise<CopyReuse> {
     const context = this.deps.context;
-    await context.digest(selection);
     const entries = new Map(context.entriesOf(selection).map((e) => [e.rel, e]));
     const identity = { at: step.location, context: context.dir, sources: op.sources, dest: op.dest, chown: op.chown ?? null, chmod: op.chmod ?? null, exclude: op.exclude, link: op.link };
     return CopyReuse.open(this.deps.root, identity, (id) => posix.join(posix.dirname(upper), id), upper, { dir: context.dir, entryOf: (rel) => entries.get(rel) });
