@@ -4,24 +4,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startRegistry, type TestRegistry } from './helpers/registry.ts';
-import { fixture, mustRun, projectRoot, run, tempDir, tsbuild, type CliResult } from './helpers/tsbuild.ts';
+import { fixture, mustRun, run, tempDir, tsbuild, type CliResult } from './helpers/tsbuild.ts';
 
-/** Runs `bin/tsbuild` with `stdin` piped in. */
-function withStdin(root: string, args: readonly string[], stdin: Buffer | string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(join(projectRoot, 'bin/tsbuild'), args, {
-      env: { ...process.env, TSBUILD_ROOT: root, NO_COLOR: '1' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
 
 /** Runs `tasks` at most `n` at a time. */
 async function limited<T>(n: number, tasks: (() => Promise<T>)[]): Promise<T[]> {
@@ -146,7 +130,7 @@ describe('tsbuild build flags', () => {
 
   it('- reads a Dockerfile from stdin (empty context), or a context tar, plain or gzip; -f - reads the Dockerfile', async () => {
     const out = (name: string): string => join(work.path, 'out', name);
-    const fromText = await withStdin(root, ['build', '-q', '-o', `type=local,dest=${out('text')}`, '-'], 'FROM scratch\nLABEL from=stdin\n');
+    const fromText = await tsbuild(root, ['build', '-q', '-o', `type=local,dest=${out('text')}`, '-'], { stdin: 'FROM scratch\nLABEL from=stdin\n' });
     assert.equal(fromText.code, 0, fromText.stderr);
     for (const [name, flags] of [['tar', '-c'], ['tgz', '-cz']] as const) {
       const tar = await new Promise<Buffer>((resolve, reject) => {
@@ -156,16 +140,16 @@ describe('tsbuild build flags', () => {
         child.on('error', reject);
         child.on('close', () => resolve(Buffer.concat(chunks)));
       });
-      const r = await withStdin(root, ['build', '-q', '-o', `type=local,dest=${out(name)}`, '-'], tar);
+      const r = await tsbuild(root, ['build', '-q', '-o', `type=local,dest=${out(name)}`, '-'], { stdin: tar });
       assert.equal(r.code, 0, r.stderr);
       assert.equal(await readFile(join(out(name), 'a.txt'), 'utf8'), 'a file in a scratch image\n');
     }
-    const fileFromStdin = await withStdin(root, ['build', '-q', '-f', '-', '-o', `type=local,dest=${out('dash-f')}`, scratch], 'FROM scratch\nCOPY a.txt /copied.txt\n');
+    const fileFromStdin = await tsbuild(root, ['build', '-q', '-f', '-', '-o', `type=local,dest=${out('dash-f')}`, scratch], { stdin: 'FROM scratch\nCOPY a.txt /copied.txt\n' });
     assert.equal(fileFromStdin.code, 0, fileFromStdin.stderr);
     assert.equal(await readFile(join(out('dash-f'), 'copied.txt'), 'utf8'), 'a file in a scratch image\n');
-    const both = await withStdin(root, ['build', '-f', '-', '-'], 'FROM scratch\n');
+    const both = await tsbuild(root, ['build', '-f', '-', '-'], { stdin: 'FROM scratch\n' });
     assert.match(errorOf(both, '-f - -'), /^error: the context and the Dockerfile cannot both come from stdin \(-\)$/);
-    const bad = await withStdin(root, ['build', '-'], 'FROM scratch\nCOPPY a b\n');
+    const bad = await tsbuild(root, ['build', '-'], { stdin: 'FROM scratch\nCOPPY a b\n' });
     assert.match(errorOf(bad, 'bad stdin Dockerfile'), /^error: Dockerfile:2:1: unknown instruction: COPPY/i);
   });
 

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -10,7 +9,7 @@ import { pushImage } from '../src/registry/client.ts';
 import { startRegistry, type TestRegistry } from './helpers/registry.ts';
 import { servedManifestDigest, skopeo } from './helpers/skopeo.ts';
 import { makeSyntheticImage, type SyntheticImage } from './helpers/synthetic-image.ts';
-import { projectRoot, tempDir, type CliResult } from './helpers/tsbuild.ts';
+import { tempDir, tsbuild, type CliResult } from './helpers/tsbuild.ts';
 
 const USER = 'carol';
 /** Random per run, so finding it in any output can only mean a leak. */
@@ -38,24 +37,11 @@ after(async () => {
   await work?.cleanup();
 });
 
-/** Runs `bin/tsbuild` with its own root and Docker config dir, `stdin` piped in. */
-function cli(args: readonly string[], stdin = ''): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(join(projectRoot, 'bin/tsbuild'), args, {
-      env: { ...process.env, TSBUILD_ROOT: join(work.path, 'root'), DOCKER_CONFIG: join(work.path, 'docker'), NO_COLOR: '1' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      printed.push(stdout, stderr);
-      resolve({ code: code ?? 1, stdout, stderr });
-    });
-    child.stdin.end(stdin);
-  });
+/** Runs `bin/tsbuild` with its own root and Docker config dir, `stdin` piped in; keeps what it printed. */
+async function cli(args: readonly string[], stdin = ''): Promise<CliResult> {
+  const r = await tsbuild(join(work.path, 'root'), args, { env: { DOCKER_CONFIG: join(work.path, 'docker') }, stdin });
+  printed.push(r.stdout, r.stderr);
+  return r;
 }
 
 test('pull, login, push with mount, logout: the CLI end to end, and no credential in any output', async () => {

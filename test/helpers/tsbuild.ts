@@ -18,17 +18,21 @@ export interface CliResult {
  * Runs the bundled `bin/tsbuild` as a user would, with its own
  * `$TSBUILD_ROOT`. Tests assert on what it prints and leaves behind.
  */
-export function tsbuild(root: string, args: readonly string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+export function tsbuild(root: string, args: readonly string[], opts: { cwd?: string; env?: Record<string, string>; stdin?: Buffer | string } = {}): Promise<CliResult> {
   return run(join(projectRoot, 'bin/tsbuild'), args, {
     cwd: opts.cwd ?? projectRoot,
     env: { ...process.env, TSBUILD_ROOT: root, NO_COLOR: '1', ...opts.env },
+    ...(opts.stdin !== undefined && { stdin: opts.stdin }),
   });
 }
 
-/** Runs any program and collects its output; never rejects on a non-zero exit. */
-export function run(cmd: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+/** Runs any program (`stdin` piped in, else an empty input) and collects its output; never rejects on a non-zero exit. */
+export function run(cmd: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: Buffer | string } = {}): Promise<CliResult> {
   return new Promise((ok, fail) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // a program that exits without reading its input must not fail the write
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(opts.stdin);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
