@@ -16,8 +16,8 @@
  * end marker on stdout and on stderr and the exit status on fd 3. Output is
  * split at the markers, so a command's output never mixes with the next
  * one's. Up to MAX_SHELLS run at once; a command waits for the least busy.
- * An argument the line protocol cannot carry (a newline, a NUL) makes that
- * one command spawn directly. The shells ignore SIGINT, as do the programs
+ * An argument the line protocol cannot carry (a newline, a NUL), or input
+ * for the program, makes that one command spawn directly. The shells ignore SIGINT, as do the programs
  * they start: a Ctrl-C in the terminal must not cut short the unmounts that
  * clean up after it. Idle shells do not keep node alive, and they
  * exit when node does (their stdin closes).
@@ -34,10 +34,13 @@ export interface HostCommandResult {
   missing: boolean;
 }
 
-/** Runs `cmd args…` (in `cwd`) to completion; never rejects on a non-zero exit. */
-export function hostCommand(cmd: string, args: readonly string[], opts: { cwd?: string } = {}): Promise<HostCommandResult> {
+/**
+ * Runs `cmd args…` (in `cwd`, with `input` on its stdin, else none) to
+ * completion; never rejects on a non-zero exit.
+ */
+export function hostCommand(cmd: string, args: readonly string[], opts: { cwd?: string; input?: Buffer } = {}): Promise<HostCommandResult> {
   const words = [cmd, ...args, ...(opts.cwd !== undefined ? [opts.cwd] : [])];
-  if (words.some((w) => /[\n\0]/.test(w))) return spawnDirectly(cmd, args, opts);
+  if (opts.input !== undefined || words.some((w) => /[\n\0]/.test(w))) return spawnDirectly(cmd, args, opts);
   const cd = opts.cwd !== undefined ? `cd -- ${quote(opts.cwd)} && ` : '';
   return pickShell().run(`(${cd}exec ${[cmd, ...args].map(quote).join(' ')}) </dev/null`);
 }
@@ -161,9 +164,12 @@ function splitAtMarks(stream: Readable, onPart: (part: Buffer) => void): void {
   });
 }
 
-function spawnDirectly(cmd: string, args: readonly string[], opts: { cwd?: string }): Promise<HostCommandResult> {
+function spawnDirectly(cmd: string, args: readonly string[], opts: { cwd?: string; input?: Buffer }): Promise<HostCommandResult> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(opts.cwd !== undefined && { cwd: opts.cwd }) });
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], ...(opts.cwd !== undefined && { cwd: opts.cwd }) });
+    // a program that exits without reading its input must not fail the write
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(opts.input);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));

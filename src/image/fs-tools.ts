@@ -9,7 +9,6 @@
  * - `writeXattrs(list)`: sets them all in one `setfattr --restore` run.
  * - `makeNode(path, kind, major, minor)`: one `mknod`.
  */
-import { spawn } from 'node:child_process';
 import { UserError } from '../errors.ts';
 import { hostCommand } from '../host-commands.ts';
 
@@ -18,7 +17,7 @@ export type XattrTree = Map<string, Map<string, Buffer>>;
 interface RunResult {
   stdout: Buffer;
   stderr: string;
-  code: number | null;
+  code: number;
 }
 
 /** The apt package a missing tool comes from, for the error. */
@@ -26,32 +25,11 @@ function notInstalled(cmd: string): UserError {
   return new UserError(`${cmd} is not installed (apt-get install -y ${cmd === 'mknod' ? 'coreutils' : 'attr'})`);
 }
 
-/** A run without input goes through the helper shells (no fork of node); one with input is spawned. */
+/** Runs a tool through host-commands.ts, with an install hint when it is missing. */
 async function run(cmd: string, args: string[], input?: Buffer): Promise<RunResult> {
-  if (input === undefined) {
-    const r = await hostCommand(cmd, args);
-    if (r.missing) throw notInstalled(cmd);
-    return { stdout: r.stdout, stderr: r.stderr.trim(), code: r.code };
-  }
-  return spawnWithInput(cmd, args, input);
-}
-
-function spawnWithInput(cmd: string, args: string[], input: Buffer): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      reject(e.code === 'ENOENT' ? notInstalled(cmd) : e);
-    });
-    child.on('close', (code) => {
-      resolve({ stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8').trim(), code });
-    });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
-  });
+  const r = await hostCommand(cmd, args, input !== undefined ? { input } : {});
+  if (r.missing) throw notInstalled(cmd);
+  return { stdout: r.stdout, stderr: r.stderr.trim(), code: r.code };
 }
 
 /** getfattr prints paths with `\ooo` octal escapes for newlines, backslashes and the like. */
