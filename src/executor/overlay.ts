@@ -1,3 +1,5 @@
+import { accessSync, constants } from 'node:fs';
+import { join } from 'node:path';
 import { mustRun } from './run-command.ts';
 
 /**
@@ -19,7 +21,7 @@ export async function mountOverlay(
   if (opts.upper) options.push(`upperdir=${opts.upper.upper}`, `workdir=${opts.upper.work}`);
   options.push('index=off', 'redirect_dir=off', 'metacopy=off');
   const mount = (extra: string[]): Promise<string> =>
-    mustRun('mount', ['-t', 'overlay', 'overlay', '-o', [...options, ...extra].join(','), target], opts.cwd !== undefined ? { cwd: opts.cwd } : {});
+    mountTool('mount', ['-t', 'overlay', 'overlay', '-o', [...options, ...extra].join(','), target], opts.cwd !== undefined ? { cwd: opts.cwd } : {});
   if (!opts.upper || volatileRefused) {
     await mount([]);
     return;
@@ -44,8 +46,36 @@ let volatileRefused = false;
 /** Unmounts, lazily if the mount is still busy, so cleanup never hangs a build. */
 export async function unmount(target: string): Promise<void> {
   try {
-    await mustRun('umount', [target]);
+    await mountTool('umount', [target]);
   } catch {
-    await mustRun('umount', ['-l', target]);
+    await mountTool('umount', ['-l', target]);
   }
+}
+
+/**
+ * Runs `mount` or `umount` as busybox's applet when busybox is installed
+ * (tsbuild's own tests need busybox-static anyway): a static program that
+ * mounts and unmounts in half the time of util-linux's, which links
+ * libmount and reads the mount table first. Each step mounts and unmounts
+ * once, so this is about 3 ms per step. util-linux's otherwise.
+ */
+function mountTool(tool: 'mount' | 'umount', args: readonly string[], opts: { cwd?: string } = {}): Promise<string> {
+  busybox ??= onPath('busybox') ?? null;
+  return busybox === null ? mustRun(tool, args, opts) : mustRun(busybox, [tool, ...args], opts);
+}
+
+let busybox: string | null | undefined;
+
+/** The first executable `name` in a PATH directory; undefined when there is none. */
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(':').filter(Boolean)) {
+    const file = join(dir, name);
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
 }
