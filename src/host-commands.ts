@@ -21,6 +21,11 @@
  * they start: a Ctrl-C in the terminal must not cut short the unmounts that
  * clean up after it. Idle shells do not keep node alive, and they
  * exit when node does (their stdin closes).
+ *
+ * Programs that run long and stream their output (the containers) go
+ * through `streamCommand` and a pool of their own: one program per shell at
+ * a time, so they never hold up a mount, and as many shells as programs
+ * running at once.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
@@ -45,6 +50,30 @@ export function hostCommand(cmd: string, args: readonly string[], opts: { cwd?: 
   return pickShell().run(`(${cd}exec ${[cmd, ...args].map(quote).join(' ')}) </dev/null`);
 }
 
+/**
+ * Runs `cmd args…` (no stdin) to completion, handing each piece of its
+ * stdout and stderr to `onOutput` as it arrives; resolves with the exit
+ * status (127 when the program is not installed; the shell's message then
+ * comes through `onOutput`). These shells run in a process group of their
+ * own, so a Ctrl-C in the terminal reaches node alone, which stops the
+ * programs its own way (a container: `runc kill`); unlike the others they
+ * do not ignore SIGINT, so neither do the programs they start. An argument
+ * the line protocol cannot carry makes the program spawn directly.
+ */
+export function streamCommand(cmd: string, args: readonly string[], onOutput: (chunk: Buffer, stream: 'stdout' | 'stderr') => void): Promise<number> {
+  if ([cmd, ...args].some((w) => /[\n\0]/.test(w))) return streamDirectly(cmd, args, onOutput);
+  const shell = streamShells.find((s) => s.pending === 0) ?? newStreamShell();
+  return shell.run(`(exec ${[cmd, ...args].map(quote).join(' ')}) </dev/null`, onOutput).then((r) => r.code);
+}
+
+const streamShells: HelperShell[] = [];
+
+function newStreamShell(): HelperShell {
+  const shell = new HelperShell(false, () => streamShells.splice(streamShells.indexOf(shell), 1));
+  streamShells.push(shell);
+  return shell;
+}
+
 const MAX_SHELLS = 4;
 const MARK = '\x00\x1ctsbuild-end\x1c\x00';
 const MARK_BYTES = Buffer.from(MARK, 'latin1');
@@ -57,7 +86,7 @@ function pickShell(): HelperShell {
   const idle = shells.find((s) => s.pending === 0);
   if (idle) return idle;
   if (shells.length < MAX_SHELLS) {
-    const shell = new HelperShell(() => shells.splice(shells.indexOf(shell), 1));
+    const shell = new HelperShell(true, () => shells.splice(shells.indexOf(shell), 1));
     shells.push(shell);
     return shell;
   }
@@ -72,6 +101,10 @@ function quote(word: string): string {
 interface Waiting {
   resolve: (r: HostCommandResult) => void;
   reject: (e: Error) => void;
+  /** Takes the output as it comes; without it, output is collected until the command ends. */
+  onOutput?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
+  /** Output received so far, when it is collected. */
+  partial: { stdout: Buffer[]; stderr: Buffer[] };
   stdout?: Buffer;
   stderr?: Buffer;
   code?: number;
@@ -79,7 +112,7 @@ interface Waiting {
 
 /** MARK in printf's octal escapes. */
 const MARK_FORMAT = '\\000\\034tsbuild-end\\034\\000';
-const LOOP = `trap '' INT; while IFS= read -r line; do eval "$line"; s=$?; printf '${MARK_FORMAT}'; printf '${MARK_FORMAT}' >&2; echo "$s" >&3; done`;
+const LOOP = `while IFS= read -r line; do eval "$line"; s=$?; printf '${MARK_FORMAT}'; printf '${MARK_FORMAT}' >&2; echo "$s" >&3; done`;
 
 class HelperShell {
   private readonly child: ChildProcess;
@@ -87,12 +120,15 @@ class HelperShell {
   private readonly queue: Waiting[] = [];
   private failed: Error | undefined;
 
-  constructor(onExit: () => void) {
-    this.child = spawn('sh', ['-c', LOOP], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+  /** `ignoreInterrupts`: the shell and its programs ignore SIGINT; otherwise they get a process group of their own. */
+  constructor(ignoreInterrupts: boolean, onExit: () => void) {
+    this.child = ignoreInterrupts
+      ? spawn('sh', ['-c', `trap '' INT; ${LOOP}`], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] })
+      : spawn('sh', ['-c', LOOP], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true });
     this.stdin = this.child.stdin as Writable;
     const [out, err, status] = [this.child.stdout, this.child.stderr, this.child.stdio[3]] as Readable[];
-    splitAtMarks(out as Readable, (b) => this.settle('stdout', b));
-    splitAtMarks(err as Readable, (b) => this.settle('stderr', b));
+    splitAtMarks(out as Readable, (b, complete) => this.output('stdout', b, complete));
+    splitAtMarks(err as Readable, (b, complete) => this.output('stderr', b, complete));
     let lines = '';
     (status as Readable).setEncoding('utf8').on('data', (s: string) => {
       lines += s;
@@ -116,13 +152,23 @@ class HelperShell {
     return this.queue.length;
   }
 
-  run(line: string): Promise<HostCommandResult> {
+  run(line: string, onOutput?: Waiting['onOutput']): Promise<HostCommandResult> {
     if (this.failed) return Promise.reject(this.failed);
     return new Promise((resolve, reject) => {
       if (this.queue.length === 0) this.ref();
-      this.queue.push({ resolve, reject });
+      this.queue.push({ resolve, reject, partial: { stdout: [], stderr: [] }, ...(onOutput && { onOutput }) });
       this.stdin.write(`${line}\n`);
     });
+  }
+
+  /** Output of the command whose `stream` is still open: a piece of it, or (`complete`) its last piece. */
+  private output(stream: 'stdout' | 'stderr', chunk: Buffer, complete: boolean): void {
+    const w = this.queue.find((q) => q[stream] === undefined);
+    if (!w) return;
+    if (w.onOutput) {
+      if (chunk.length > 0) w.onOutput(chunk, stream);
+    } else if (chunk.length > 0) w.partial[stream].push(chunk);
+    if (complete) this.settle(stream, Buffer.concat(w.partial[stream].splice(0)));
   }
 
   /** Records one part of a command's answer: each stream's parts arrive in the order the commands ran. */
@@ -152,15 +198,45 @@ class HelperShell {
   }
 }
 
-/** Calls `onPart` with each stretch of `stream` that ends at a MARK (the mark left out). */
-function splitAtMarks(stream: Readable, onPart: (part: Buffer) => void): void {
+/**
+ * Calls `onPart` with `stream`'s bytes as they come, marks left out:
+ * `complete` when a MARK ends the part. Bytes that could be the start of a
+ * MARK wait for the next chunk.
+ */
+function splitAtMarks(stream: Readable, onPart: (part: Buffer, complete: boolean) => void): void {
   let buffered: Buffer = Buffer.alloc(0);
   stream.on('data', (chunk: Buffer) => {
     buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
     for (let at = buffered.indexOf(MARK_BYTES); at >= 0; at = buffered.indexOf(MARK_BYTES)) {
-      onPart(buffered.subarray(0, at));
+      onPart(buffered.subarray(0, at), true);
       buffered = buffered.subarray(at + MARK_BYTES.length);
     }
+    const keep = markPrefixAtEnd(buffered);
+    if (buffered.length > keep) {
+      onPart(buffered.subarray(0, buffered.length - keep), false);
+      buffered = buffered.subarray(buffered.length - keep);
+    }
+  });
+}
+
+/** How many bytes at the end of `b` are the beginning of a MARK. */
+function markPrefixAtEnd(b: Buffer): number {
+  for (let n = Math.min(MARK_BYTES.length - 1, b.length); n > 0; n--) {
+    if (b.subarray(b.length - n).equals(MARK_BYTES.subarray(0, n))) return n;
+  }
+  return 0;
+}
+
+function streamDirectly(cmd: string, args: readonly string[], onOutput: (chunk: Buffer, stream: 'stdout' | 'stderr') => void): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    child.stdout.on('data', (b: Buffer) => onOutput(b, 'stdout'));
+    child.stderr.on('data', (b: Buffer) => onOutput(b, 'stderr'));
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      onOutput(Buffer.from(`${cmd}: ${e.message}\n`), 'stderr');
+      resolve(NOT_FOUND);
+    });
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
 }
 

@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { PassThrough } from 'node:stream';
+import { streamCommand } from '../host-commands.ts';
 import { pickRuntime, type OciRuntime, type RuntimeChoice } from './oci-runtime.ts';
 import { runCommand } from './run-command.ts';
 import { runtimeSpec, type NetworkMode, type OciMount, type ProcessSpec } from './runtime-spec.ts';
@@ -76,27 +77,25 @@ export class ContainerRunner {
     return runCommand(cmd, argv);
   }
 
-  private spawnRun(runtime: OciRuntime, id: string, bundle: string, onOutput: RunRequest['onOutput']): Promise<number> {
+  /** Runs the container in the foreground (through a helper shell: see host-commands.ts), its output split into lines. */
+  private async spawnRun(runtime: OciRuntime, id: string, bundle: string, onOutput: RunRequest['onOutput']): Promise<number> {
     const { cmd, args } = runtime.command(this.root, ['run', '--bundle', bundle, id]);
-    return new Promise((resolve, reject) => {
-      const child = spawn(cmd, args, {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const done = Promise.all(
-        (['stdout', 'stderr'] as const).map(
-          (name) =>
-            new Promise<void>((ok) => {
-              const lines = createInterface({ input: child[name], crlfDelay: Infinity });
-              lines.on('line', (line) => onOutput(line, name));
-              lines.on('close', ok);
-            }),
-        ),
-      );
-      child.on('error', reject);
-      child.on('close', (code, signal) => {
-        void done.then(() => resolve(code ?? (signal ? 128 + 9 : 1)));
-      });
-    });
+    const streams = { stdout: new PassThrough(), stderr: new PassThrough() };
+    const done = Promise.all(
+      (['stdout', 'stderr'] as const).map(
+        (name) =>
+          new Promise<void>((ok) => {
+            const lines = createInterface({ input: streams[name], crlfDelay: Infinity });
+            lines.on('line', (line) => onOutput(line, name));
+            lines.on('close', ok);
+          }),
+      ),
+    );
+    const code = await streamCommand(cmd, args, (chunk, name) => streams[name].write(chunk));
+    streams.stdout.end();
+    streams.stderr.end();
+    await done;
+    return code;
   }
 }
 
