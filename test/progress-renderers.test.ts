@@ -294,7 +294,7 @@ describe('tty renderer', () => {
   it('colours with chalk unless NO_COLOR is set; FORCE_COLOR wins', async () => {
     const run = async (env: NodeJS.ProcessEnv): Promise<boolean> => {
       const term = new FakeTerminal(80, 24);
-      const r = createRenderer('tty', { stream: term as unknown as NodeJS.WriteStream, env });
+      const r = await createRenderer('tty', { stream: term as unknown as NodeJS.WriteStream, env });
       for (const [, e] of story(() => undefined, false)) r.sink(e);
       r.finish({ failed: false });
       return (await playScreen(term.chunks, { cols: 80, rows: 24 })).coloured;
@@ -307,14 +307,14 @@ describe('tty renderer', () => {
 });
 
 describe('auto mode', () => {
-  it('is tty on a terminal and plain elsewhere', () => {
+  it('is tty on a terminal and plain elsewhere', async () => {
     const tty = new FakeTerminal(80, 24);
-    const r1 = createRenderer('auto', { stream: tty as unknown as NodeJS.WriteStream, env: { NO_COLOR: '1' } });
+    const r1 = await createRenderer('auto', { stream: tty as unknown as NodeJS.WriteStream, env: { NO_COLOR: '1' } });
     r1.sink({ type: 'step-start', id: 1, label: '[s 1/1] RUN x' });
     r1.finish({ failed: false });
     assert.match(tty.chunks.join(''), /\[\+\] Building/);
     const pipe = Object.assign(new FakeTerminal(80, 24), { isTTY: false });
-    const r2 = createRenderer('auto', { stream: pipe as unknown as NodeJS.WriteStream, env: {} });
+    const r2 = await createRenderer('auto', { stream: pipe as unknown as NodeJS.WriteStream, env: {} });
     r2.sink({ type: 'step-start', id: 1, label: '[s 1/1] RUN x' });
     r2.finish({ failed: false });
     assert.equal(pipe.chunks.join(''), '#1 [s 1/1] RUN x\n');

@@ -23,7 +23,7 @@
  * `--no-cache`) takes the normal path.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { CacheStore } from '../cache/cache-store.ts';
 import { stampOfPath } from '../context/stat-cache.ts';
@@ -39,7 +39,8 @@ import type { LoadedPlan } from './load-plan.ts';
 
 const VERSION = 1;
 
-interface Memo {
+/** A memo file (see the module comment). */
+export interface Memo {
   version: number;
   inputs: string;
   paths: string[];
@@ -101,39 +102,50 @@ export interface MemoSlot {
   text: string;
 }
 
-/** Where the memo of a build with these options lives, and the hash of its inputs; undefined when a memo cannot answer them. */
-export async function memoSlot(opts: BuildOptions): Promise<MemoSlot | undefined> {
-  if (!eligible(opts)) return undefined;
-  const context = resolve(opts.contextDir);
-  const dockerfile = resolve(opts.dockerfile ?? join(context, 'Dockerfile'));
-  const text = await readFile(dockerfile, 'utf8').catch(() => undefined);
-  if (text === undefined) return undefined;
-  const target = opts.target ?? '';
-  const file = join(opts.root, 'cache', 'memo', `${sha256(`${context}\0${dockerfile}\0${target}`).slice(0, 32)}.json`);
-  return { file, inputs: inputsOf(opts, text), dockerfile, text };
+/** A build's memo slot, and the memo in it if what the memo depends on outside the store is unchanged. */
+export interface MemoLookup {
+  slot: MemoSlot;
+  memo?: Memo;
 }
 
 /**
- * The memo's result if everything it depended on is unchanged (see the
- * module comment); undefined otherwise. Hits mark the records used.
+ * Where the memo of a build with these options lives, and the memo there if
+ * the Dockerfile, the options and every context path it read are unchanged:
+ * all a memo depends on outside the store. Undefined when a memo cannot
+ * answer these options. The files are read synchronously: a build runs this
+ * while its session opens (see build.ts), whose file system calls go to the
+ * thread pool meanwhile.
  */
-export async function replayMemo(
-  slot: { file: string; inputs: string },
-  stores: { cache: CacheStore; blobs: BlobStore; images: ImageStore },
-): Promise<MemoResult | undefined> {
+export async function lookUpMemo(opts: BuildOptions): Promise<MemoLookup | undefined> {
+  if (!eligible(opts)) return undefined;
+  const context = resolve(opts.contextDir);
+  const dockerfile = resolve(opts.dockerfile ?? join(context, 'Dockerfile'));
+  const text = readText(dockerfile);
+  if (text === undefined) return undefined;
+  const target = opts.target ?? '';
+  const file = join(opts.root, 'cache', 'memo', `${sha256(`${context}\0${dockerfile}\0${target}`).slice(0, 32)}.json`);
+  const slot: MemoSlot = { file, inputs: inputsOf(opts, text), dockerfile, text };
   let memo: Memo;
   try {
-    memo = JSON.parse(await readFile(slot.file, 'utf8')) as Memo;
+    memo = JSON.parse(readText(file) ?? '') as Memo;
   } catch {
-    return undefined;
+    return { slot };
   }
-  if (memo.version !== VERSION || memo.inputs !== slot.inputs) return undefined;
-  if (stampsOf(memo.paths) !== memo.stamps) return undefined;
-  // all at once: each is a few file system calls, and waiting for them one by one is most of the time
+  if (memo.version !== VERSION || memo.inputs !== slot.inputs || stampsOf(memo.paths) !== memo.stamps) return { slot };
+  return { slot, memo };
+}
+
+/**
+ * The memo's result if what it needs in the store is still there (see the
+ * module comment); undefined otherwise. Hits mark the records used. Only
+ * inside the build's session, which keeps garbage collection away.
+ */
+export async function replayMemo(memo: Memo, stores: { cache: CacheStore; blobs: BlobStore; images: ImageStore }): Promise<MemoResult | undefined> {
+  // all at once: the blobs' stats run on the thread pool while the names and records are read (synchronously)
   const checks = await Promise.all([
+    ...[memo.manifest, memo.config].map((d) => stores.blobs.has(d.digest)),
     ...memo.images.map(async ([name, digest]) => (await stores.images.resolve(parseReference(name)))?.digest === digest),
     ...memo.keys.map(async (key) => (await stores.cache.get(key)) !== undefined),
-    ...[memo.manifest, memo.config].map((d) => stores.blobs.has(d.digest)),
   ]);
   if (!checks.every(Boolean)) return undefined;
   return { manifest: memo.manifest, config: memo.config, size: memo.size, layers: memo.layers, steps: memo.steps, labels: memo.labels };
@@ -251,6 +263,15 @@ function stampOf(path: string): string {
 
 function hexStamp(stamp: string): string {
   return Buffer.from(stamp, 'latin1').toString('hex');
+}
+
+/** A file's text; undefined when it cannot be read. */
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 function sha256(text: string): string {

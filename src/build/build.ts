@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { parseCacheFrom, parseCacheTo } from '../cache/cache-spec.ts';
+import { collectIfDue } from '../cache/auto-gc.ts';
 import type { BuildCache } from '../cache/build-cache.ts';
+import type { CacheSource, CacheTarget } from '../cache/cache-spec.ts';
 import { CacheStore } from '../cache/cache-store.ts';
-import { collectIfDue } from '../cache/gc.ts';
 import { BuildSession } from '../executor/session.ts';
 import { BlobStore } from '../image/blob-store.ts';
 import { ImageStore } from '../image/image-store.ts';
@@ -15,7 +15,7 @@ import type { RuntimeChoice } from '../executor/oci-runtime.ts';
 import type { ProgressEvent, ProgressSink } from '../progress/events.ts';
 import type { SecretSource } from '../executor/run-mounts.ts';
 import { humanSize } from '../progress/units.ts';
-import { finishFromMemo, memoSlot, recordMemo, replayMemo, stepTap } from './build-memo.ts';
+import { finishFromMemo, lookUpMemo, recordMemo, replayMemo, stepTap, type MemoLookup } from './build-memo.ts';
 import type { OutputSpec } from './export.ts';
 import type { NamedContext } from './named-contexts.ts';
 import type { BuildContext } from '../context/build-context.ts';
@@ -103,14 +103,16 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const started = performance.now();
   const counted = countSteps(opts.progress);
   opts = { ...opts, progress: counted.sink };
-  const cacheFrom = (opts.cacheFrom ?? []).map(parseCacheFrom);
-  const cacheTo = (opts.cacheTo ?? []).map(parseCacheTo);
-  const session = await BuildSession.open(opts.root, () =>
-    opts.progress({ type: 'info', message: 'waiting for a garbage collection of the store to finish' }),
-  );
+  const transfer = await cacheTransfer(opts.cacheFrom ?? [], opts.cacheTo ?? []);
+  const opening = BuildSession.open(opts.root, () => opts.progress({ type: 'info', message: 'waiting for a garbage collection of the store to finish' }));
+  // looked up (synchronously) while the session's first file system call runs: the memo needs nothing
+  // from the store; a failure is thrown where buildInSession awaits it, or dropped if the session fails
+  const memo = lookUpMemo(opts);
+  void memo.catch(() => undefined);
+  const session = await opening;
   let result: BuildResult;
   try {
-    result = await buildInSession(opts, session, cacheFrom.length + cacheTo.length > 0 ? { cacheFrom, cacheTo } : undefined);
+    result = await buildInSession(opts, session, transfer, await memo);
   } finally {
     await session.close();
   }
@@ -149,17 +151,23 @@ async function openNamedDirs(contexts: ReadonlyMap<string, NamedContext>, root: 
 }
 
 interface CacheTransfer {
-  cacheFrom: ReturnType<typeof parseCacheFrom>[];
-  cacheTo: ReturnType<typeof parseCacheTo>[];
+  cacheFrom: CacheSource[];
+  cacheTo: CacheTarget[];
 }
 
-async function buildInSession(opts: BuildOptions, session: BuildSession, transfer: CacheTransfer | undefined): Promise<BuildResult> {
+/** `--cache-from` and `--cache-to`, checked; undefined when neither is given (their parser is loaded only when one is). */
+async function cacheTransfer(from: readonly string[], to: readonly string[]): Promise<CacheTransfer | undefined> {
+  if (from.length + to.length === 0) return undefined;
+  const { parseCacheFrom, parseCacheTo } = await import('../cache/cache-spec.ts');
+  return { cacheFrom: from.map(parseCacheFrom), cacheTo: to.map(parseCacheTo) };
+}
+
+async function buildInSession(opts: BuildOptions, session: BuildSession, transfer: CacheTransfer | undefined, memo: MemoLookup | undefined): Promise<BuildResult> {
   const tags = opts.tags.map(parseReference);
   const store = new BlobStore(join(opts.root, 'blobs'));
   const images = new ImageStore(join(opts.root, 'images'));
-  const memo = await memoSlot(opts);
-  if (memo) {
-    const replayed = await replayMemo(memo, { cache: new CacheStore(opts.root, store), blobs: store, images });
+  if (memo?.memo) {
+    const replayed = await replayMemo(memo.memo, { cache: new CacheStore(opts.root, store), blobs: store, images });
     if (replayed) return finishFromMemo(replayed, tags, images, opts);
   }
   const tap = stepTap(opts.progress);
@@ -279,6 +287,6 @@ async function buildInSession(opts: BuildOptions, session: BuildSession, transfe
   if (transfer) await exportCaches(transfer.cacheTo, plan, cache, store, opts.progress, registry);
   const { layers } = await store.readJson<Manifest>(stored.manifest.digest);
   const size = layers.reduce((n, l) => n + l.size, 0);
-  if (memo && !tap.ran) await recordMemo(memo, loaded, { ...stored, size, layers: layers.length, steps: plan.stages.reduce((n, s) => n + s.steps.length, 0), labels: tap.labels });
+  if (memo && !tap.ran) await recordMemo(memo.slot, loaded, { ...stored, size, layers: layers.length, steps: plan.stages.reduce((n, s) => n + s.steps.length, 0), labels: tap.labels });
   return { ...stored, names: tags.map(formatReference), size, layers: layers.length };
 }

@@ -1,4 +1,4 @@
-import { readdir, rm, stat, statfs, utimes, writeFile } from 'node:fs/promises';
+import { readdir, rm, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { liveSessions, recoverDeadSessions } from '../executor/session.ts';
 import { BlobStore } from '../image/blob-store.ts';
@@ -191,25 +191,16 @@ function hex(d: string): string {
   return d.slice('sha256:'.length);
 }
 
-/** How often a build checks the store size against its limit. */
-export const GC_CHECK_INTERVAL_MS = 3_600_000;
-
 /**
- * The automatic limit, run after a build: at most once per `intervalMs`
- * (a stamp file's age says), unless other builds are running, it measures
- * the store and, when it exceeds `keepStorage` (default: 10% of its file
- * system), prunes the least recently used records down to it. Under the
+ * The automatic limit, once auto-gc.ts found it due: when the store exceeds
+ * `keepStorage` (default: 10% of its file system) and no other build is
+ * running, it prunes the least recently used records down to it. Under the
  * limit it only removes the diff dirs steps run again left behind (see
- * CacheStore.markSuperseded).
- * The report is undefined when nothing was due or the store was busy.
+ * CacheStore.markSuperseded). The report is undefined when nothing was
+ * pruned or the store was busy.
  */
-export async function collectIfDue(root: string, opts: { keepStorage?: number; intervalMs?: number } = {}): Promise<PruneReport | undefined> {
-  const stamp = join(root, 'gc-checked');
-  const last = await stat(stamp).catch(() => undefined);
-  if (last && Date.now() - last.mtimeMs < (opts.intervalMs ?? GC_CHECK_INTERVAL_MS)) return undefined;
-  const now = new Date();
-  await utimes(stamp, now, now).catch(() => writeFile(stamp, ''));
-  const limit = opts.keepStorage ?? (await defaultLimit(root));
+export async function enforceLimit(root: string, keepStorage?: number): Promise<PruneReport | undefined> {
+  const limit = keepStorage ?? (await defaultLimit(root));
   if ((await storeSize(root)) > limit) return pruneStore(root, { keepStorage: limit, wait: false });
   const held = await lockStore(root, { wait: false, liveBuilds: () => liveSessions(root) });
   if (!held) return undefined;

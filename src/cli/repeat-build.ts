@@ -22,11 +22,9 @@
  * under the root the parser found and looked up under another, so it is
  * never found: the slow path, never a wrong one.
  */
-import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic } from '../write-file-atomic.ts';
 import type { BuildArgv } from './commands/build.ts';
 import { defaultRoot } from './root.ts';
 
@@ -47,7 +45,7 @@ export async function repeatBuild(args: readonly string[]): Promise<boolean> {
   if (root === undefined || !existsSync(recordsDir(root))) return false;
   let record: ArgvRecord;
   try {
-    record = JSON.parse(await readFile(await recordFile(root, args), 'utf8')) as ArgvRecord;
+    record = JSON.parse(readFileSync(await recordFile(root, args), 'utf8')) as ArgvRecord;
   } catch {
     return false;
   }
@@ -59,6 +57,8 @@ export async function repeatBuild(args: readonly string[]): Promise<boolean> {
 /** Remembers the flags `args` parsed to, after a build the memo answered. */
 export async function rememberBuildArgs(args: readonly string[], argv: BuildArgv): Promise<void> {
   const record: ArgvRecord = { version: VERSION, argv };
+  // imported here: every command's start-up loads this module, and writeFileAtomic loads node:crypto
+  const { writeFileAtomic } = await import('../write-file-atomic.ts');
   await writeFileAtomic(await recordFile(argv.root, args), JSON.stringify(record));
 }
 

@@ -4,9 +4,6 @@ import { join } from 'node:path';
 import { lock } from '../cache/lock-file.ts';
 import { currentOwner, isAlive, parseOwner } from '../cache/owner.ts';
 import { joinStore } from '../cache/store-lock.ts';
-import { RUNTIMES } from './oci-runtime.ts';
-import { runCommand } from './run-command.ts';
-import { unmount } from './overlay.ts';
 
 /**
  * The scratch space of one build process: `active/<id>/`, holding the mounts
@@ -107,6 +104,8 @@ export async function recoverDeadSessions(root: string): Promise<void> {
 }
 
 async function recoverSession(root: string, id: string): Promise<void> {
+  // loaded only here: a build that finds no dead session needs neither runtimes nor host commands
+  const [{ RUNTIMES }, { runCommand }, { unmount }] = await Promise.all([import('./oci-runtime.ts'), import('./run-command.ts'), import('./overlay.ts')]);
   const dir = join(root, 'active', id);
   // the dead build may have used either runtime; each keeps its own state
   for (const runtime of RUNTIMES) {

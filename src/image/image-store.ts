@@ -14,7 +14,8 @@
  * - `list()`: every name with its descriptor, sorted by name.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.ts';
 import type { Descriptor } from './oci.ts';
@@ -82,10 +83,11 @@ export class ImageStore {
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
+  /** A name's file, read synchronously: it is a few hundred bytes, read by every build, and fs/promises' readFile takes four thread pool round trips. */
   private async read(path: string): Promise<TagFile | undefined> {
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      text = readFileSync(path, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;

@@ -1,12 +1,10 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Chalk, chalkStderr } from 'chalk';
 import { UserError } from '../errors.ts';
 import type { Renderer } from './events.ts';
 import type { ProgressMode } from './modes.ts';
 import { jsonRenderer } from './json.ts';
 import { DEFAULT_LOG_LIMIT, plainRenderer } from './plain.ts';
-import { ttyRenderer } from './tty.ts';
 
 
 export interface RendererOptions {
@@ -27,15 +25,21 @@ export interface RendererOptions {
  *   the temp dir, whose path is printed;
  * - `json`: one event per line (see json.ts);
  * - `quiet`: nothing.
+ *
+ * The tty view and chalk are loaded only for `tty`: a build whose progress
+ * goes to a pipe or a file does without them.
  */
-export function createRenderer(mode: ProgressMode, opts: RendererOptions = {}): Renderer {
+export async function createRenderer(mode: ProgressMode, opts: RendererOptions = {}): Promise<Renderer> {
   const stream = opts.stream ?? process.stderr;
   const env = opts.env ?? process.env;
   const write = (text: string): void => void stream.write(text);
   const resolved = mode === 'auto' ? (stream.isTTY ? 'tty' : 'plain') : mode;
   switch (resolved) {
-    case 'tty':
-      return ttyRenderer({ stream, colour: new Chalk({ level: colourLevel(env) }), ...(opts.title !== undefined && { title: opts.title }) });
+    case 'tty': {
+      const [{ ttyRenderer }, { Chalk, chalkStderr }] = await Promise.all([import('./tty.ts'), import('chalk')]);
+      const colour = new Chalk({ level: colourLevel(env, chalkStderr.level) });
+      return ttyRenderer({ stream, colour, ...(opts.title !== undefined && { title: opts.title }) });
+    }
     case 'plain':
       return plainRenderer({ write, logLimit: logLimit(env), spillDir: join(tmpdir(), `tsbuild-logs-${process.pid}-${Date.now()}`) });
     case 'json':
@@ -48,9 +52,9 @@ export function createRenderer(mode: ProgressMode, opts: RendererOptions = {}): 
 /**
  * The colour depth: `FORCE_COLOR` when set (empty or `true`: 1, `false`: 0,
  * else its number, at most 3), else none when `NO_COLOR` is non-empty, else
- * what chalk finds for stderr (the terminal's support).
+ * `terminal`: what chalk finds for stderr (the terminal's support).
  */
-function colourLevel(env: NodeJS.ProcessEnv): 0 | 1 | 2 | 3 {
+function colourLevel(env: NodeJS.ProcessEnv, terminal: 0 | 1 | 2 | 3): 0 | 1 | 2 | 3 {
   const force = env.FORCE_COLOR;
   if (force !== undefined) {
     if (force === '' || force === 'true') return 1;
@@ -58,7 +62,7 @@ function colourLevel(env: NodeJS.ProcessEnv): 0 | 1 | 2 | 3 {
     return force === 'false' || n <= 0 ? 0 : Number.isNaN(n) ? 1 : (Math.min(n, 3) as 1 | 2 | 3);
   }
   if (env.NO_COLOR) return 0;
-  return chalkStderr.level;
+  return terminal;
 }
 
 function logLimit(env: NodeJS.ProcessEnv): number {

@@ -54,7 +54,7 @@ export const planCommand: CommandModule<object, PlanArgv> = {
     const { reportSettings } = await import('../error-report.ts');
     reportSettings.baseDir = resolve(argv.context);
     if (argv.file !== undefined) reportSettings.sources.set(argv.file, resolve(argv.file));
-    const renderer = createRenderer(argv.progress);
+    const renderer = await createRenderer(argv.progress);
     if (argv.progress === 'json') reportSettings.json = renderer.sink;
     let loaded;
     try {

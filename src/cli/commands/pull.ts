@@ -35,7 +35,7 @@ export const pullCommand: CommandModule<object, PullArgv> = {
     const store = new BlobStore(join(argv.root, 'blobs'));
     const images = new ImageStore(join(argv.root, 'images'));
     const name = formatReference(ref);
-    const renderer = createRenderer(argv.quiet ? 'quiet' : argv.progress, { title: 'Pulling' });
+    const renderer = await createRenderer(argv.quiet ? 'quiet' : argv.progress, { title: 'Pulling' });
     if (argv.progress === 'json' && !argv.quiet) reportSettings.json = renderer.sink;
     renderer.sink({ type: 'info', message: `pulling ${name}` });
     let image;

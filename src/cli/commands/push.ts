@@ -37,7 +37,7 @@ export const pushCommand: CommandModule<object, PushArgv> = {
     const images = new ImageStore(join(argv.root, 'images'));
     const manifest = await images.resolve(ref);
     if (!manifest) throw new UserError(`no image named ${name} in ${argv.root} (build it with -t ${argv.ref}, or pull it)`);
-    const renderer = createRenderer(argv.quiet ? 'quiet' : argv.progress, { title: 'Pushing' });
+    const renderer = await createRenderer(argv.quiet ? 'quiet' : argv.progress, { title: 'Pushing' });
     if (argv.progress === 'json' && !argv.quiet) reportSettings.json = renderer.sink;
     renderer.sink({ type: 'info', message: `pushing ${name}` });
     let pushed = false;
