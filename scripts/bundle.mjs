@@ -3,9 +3,11 @@
 // lean: `dist/tsbuild.mjs` only looks for a remembered build command line
 // (src/cli/repeat-build.ts), the `cli` chunk holds yargs and the flag
 // definitions, and each command's handler loads its own chunk (parser,
-// registry client, executor…) only when it runs.
+// registry client, executor…) only when it runs. Chunk groups (below) keep
+// the modules a rebuild answered by the build memo loads in a few files.
+import { readFileSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 
 /**
@@ -35,7 +37,7 @@ const asciiStringWidth = {
   },
 };
 
-const result = await build({
+const options = {
   entryPoints: { tsbuild: 'src/cli/main.ts' },
   outdir: 'dist',
   splitting: true,
@@ -47,13 +49,108 @@ const result = await build({
   format: 'esm',
   sourcemap: 'linked',
   logLevel: 'warning',
-  plugins: [asciiStringWidth],
   // A native addon cannot be bundled: it is loaded from node_modules at run time, only when zstd is used.
   external: ['zstd-napi'],
   // tar-stream and its dependencies are CommonJS and call require().
   banner: { js: "import { createRequire as __tsbuildRequire } from 'node:module'; const require = __tsbuildRequire(import.meta.url);" },
   metafile: true,
-});
+};
+
+/**
+ * esbuild puts each module into the chunk shared by exactly the entry
+ * points (the CLI entry and every `import()` target) that reach it, so the
+ * modules a command loads end up spread over many small chunks; node spends
+ * about 0.6 ms on each file it loads (resolve, read, compile, link), and a
+ * rebuild the build memo answers would load 20 of them.
+ *
+ * A group is a set of source modules that share one chunk: an import of a
+ * member from outside its group goes through a facade (one per importer, so
+ * the facade lands in its importer's chunk) that re-exports the member and
+ * imports the group's barrel, which imports every member. Whichever entry
+ * point reaches one member then reaches them all, and they all have the same
+ * entry points. Members import each other directly; neither facades nor
+ * barrels are imported by members, so no cycle is added. A default export
+ * would not pass through the facade's `export *`: members have none.
+ */
+const SRC = resolve('src') + '/';
+
+/** The esbuild plugin that makes each of `groups` (sets of absolute paths) one chunk, as above. */
+function chunkGroups(groups) {
+  const groupOf = new Map();
+  groups.forEach((members, i) => {
+    for (const path of members) {
+      if (/^export default\b/m.test(readFileSync(path, 'utf8'))) throw new Error(`${path}: a chunk group member cannot have a default export`);
+      groupOf.set(path, i);
+    }
+  });
+  return {
+    name: 'chunk-groups',
+    setup(b) {
+      b.onResolve({ filter: /^\./, namespace: 'file' }, async (args) => {
+        // members are source modules, and only source modules import them
+        if (args.pluginData?.resolving || !args.importer.startsWith(SRC)) return undefined;
+        const r = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: { resolving: true } });
+        const group = groupOf.get(r.path);
+        if (r.errors.length > 0 || group === undefined || groupOf.get(args.importer) === group) return undefined;
+        return { path: `${r.path}?from=${args.importer}`, namespace: 'chunk-group-facade', pluginData: { member: r.path, group } };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'chunk-group-facade' }, ({ pluginData: { member, group } }) => ({
+        contents: `export * from ${JSON.stringify(member)};\nimport "chunk-group:${group}";\n`,
+        loader: 'js',
+      }));
+      b.onResolve({ filter: /^chunk-group:/ }, (args) => ({ path: args.path.slice('chunk-group:'.length), namespace: 'chunk-group-barrel' }));
+      b.onLoad({ filter: /.*/, namespace: 'chunk-group-barrel' }, (args) => ({
+        contents: [...(groups[Number(args.path)] ?? [])].map((path) => `import ${JSON.stringify(path)};`).join('\n'),
+        loader: 'js',
+      }));
+      // facades and barrels name members by absolute path: back to the file namespace
+      b.onResolve({ filter: /^\//, namespace: 'chunk-group-facade' }, (args) => ({ path: args.path }));
+      b.onResolve({ filter: /^\//, namespace: 'chunk-group-barrel' }, (args) => ({ path: args.path }));
+    },
+  };
+}
+
+/** The source modules `entry` imports statically, transitively, by path relative to the working dir (as a metafile names them). */
+function staticImports(inputs, entry) {
+  const seen = new Set();
+  const queue = [entry];
+  while (queue.length > 0) {
+    const path = queue.pop();
+    if (seen.has(path) || !inputs[path]) continue;
+    seen.add(path);
+    for (const i of inputs[path].imports) if (i.kind === 'import-statement' && !i.external) queue.push(i.path);
+  }
+  return seen;
+}
+
+/**
+ * The groups, from the module graph of a first pass:
+ *
+ * - what every command loads: main.ts's static imports, and those the
+ *   command line parser (cli.ts) and a remembered build (build-command.ts)
+ *   share, as one of the two always follows;
+ * - what a rebuild the memo answers loads on top of that (build-command.ts's
+ *   static imports), except what the parser loads (`--help` stays lean) and
+ *   what no other entry point loads, which esbuild keeps in
+ *   build-command's own file anyway. Commands that load one of these load
+ *   them all: a few tens of kB more for `tsbuild images` or `tag`, in
+ *   exchange for one file instead of a dozen on the rebuild.
+ */
+function hitPathGroups(metafile) {
+  const { inputs } = metafile;
+  const main = staticImports(inputs, 'src/cli/main.ts');
+  const parser = staticImports(inputs, 'src/cli/cli.ts');
+  const hit = staticImports(inputs, 'src/cli/build-command.ts');
+  const entries = Object.values(metafile.outputs).flatMap((o) => (o.entryPoint && !['src/cli/main.ts', 'src/cli/build-command.ts'].includes(o.entryPoint) ? [o.entryPoint] : []));
+  const elsewhere = new Set(entries.flatMap((e) => [...staticImports(inputs, e)]));
+  const everyCommand = [...main, ...[...parser].filter((p) => hit.has(p))];
+  const rebuild = [...hit].filter((p) => !main.has(p) && !parser.has(p) && elsewhere.has(p));
+  const members = (paths) => new Set(paths.filter((p) => p.startsWith('src/') && p !== 'src/cli/main.ts' && p !== 'src/cli/build-command.ts').map((p) => resolve(p)));
+  return [members(everyCommand), members(rebuild)];
+}
+
+const graph = await build({ ...options, plugins: [asciiStringWidth], write: false, sourcemap: false });
+const result = await build({ ...options, plugins: [asciiStringWidth, chunkGroups(hitPathGroups(graph.metafile))] });
 
 // Chunks of earlier bundles: a tsbuild started before this bundle may still
 // load one lazily, so only those a day old are removed.
