@@ -147,6 +147,20 @@ describe('the build cache: a hit or a miss for each instruction kind, and why it
     assert.ok(b.misses.every((m) => m.endsWith(': --no-cache')));
   });
 
+  it('SOURCE_DATE_EPOCH is an input of every step: layers made without it are not reused, so the image is the one a fresh build gives', async () => {
+    const args = new Map([['V', '2']]);
+    const set = await rebuild({ buildArgs: args, sourceDateEpoch: 0 });
+    assert.equal(set.cached.length, 0, set.cached.join('\n'));
+    assert.equal(missOf(set, step.workdir), 'WORKDIR /w: SOURCE_DATE_EPOCH set to 0');
+    const fresh = join(work.path, 'fresh-root');
+    await importBase(fresh, work.path);
+    assert.equal((await runBuild(fresh, ctx, { buildArgs: args, sourceDateEpoch: 0 })).digest, set.digest);
+    const again = await rebuild({ buildArgs: args, sourceDateEpoch: 0 });
+    assert.deepEqual(again.ran, []);
+    const changed = await rebuild({ buildArgs: args, sourceDateEpoch: 100 });
+    assert.equal(missOf(changed, step.workdir), 'WORKDIR /w: SOURCE_DATE_EPOCH changed 0 → 100');
+  });
+
   it('a changed base image misses the first step of each stage with "FROM: base image digest changed"', async () => {
     // point the base's name at another image: the same layers under a different config
     const store = new BlobStore(join(root, 'blobs'));

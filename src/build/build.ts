@@ -217,6 +217,7 @@ async function buildInSession(opts: BuildOptions, session: BuildSession, transfe
     images,
     progress: opts.progress,
     resolveImage,
+    ...(opts.sourceDateEpoch !== undefined && { sourceDateEpoch: opts.sourceDateEpoch }),
   });
   const { plan, context } = loaded;
   opts.progress({ type: 'plan', steps: plan.stages.reduce((n, s) => n + s.steps.length, 0) });

@@ -33,6 +33,8 @@ export interface LoadPlanOptions {
   defaultNetwork?: NetworkMode;
   /** `--build-context NAME=DIR`, opened. */
   namedContexts?: ReadonlyMap<string, BuildContext>;
+  /** `SOURCE_DATE_EPOCH`, an input of every step when set. */
+  sourceDateEpoch?: number;
 }
 
 /** A planned build, with the context it read (still open) and what the cache history needs. */
@@ -72,6 +74,7 @@ export async function loadPlan(opts: LoadPlanOptions): Promise<LoadedPlan> {
       fetchUrl: (url, checksum) => fetchUrl(opts.store, url, checksum),
       ...(opts.defaultNetwork !== undefined && { defaultNetwork: opts.defaultNetwork }),
       ...(opts.namedContexts && { namedContexts: opts.namedContexts }),
+      ...(opts.sourceDateEpoch !== undefined && { sourceDateEpoch: opts.sourceDateEpoch }),
     });
     for (const warning of plan.warnings) opts.progress({ type: 'info', message: `warning: ${warning}` });
     const stageNames = ast.instructions.flatMap((i) => (i.kind === 'FROM' && i.stageName ? [i.stageName.value.toLowerCase()] : []));

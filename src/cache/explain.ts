@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Digest } from '../image/oci.ts';
+import { EPOCH_INPUT } from '../planner/plan.ts';
 import type { BuildDescription, BuildHistory, BuildRecord, Listing, StageRecord, VertexRecord } from './build-history.ts';
 
 /** A step that will not come from the cache, and why it is run. */
@@ -159,6 +160,7 @@ async function inputChange(old: VertexRecord, cur: VertexRecord, ctx: DiffContex
       const where = name === 'context' ? '' : 'bind-mounted context: ';
       return `${where}${files ?? 'build context files changed'}`;
     }
+    if (name === EPOCH_INPUT) return was === undefined ? `SOURCE_DATE_EPOCH set to ${now}` : now === undefined ? `SOURCE_DATE_EPOCH unset (was ${was})` : `SOURCE_DATE_EPOCH changed ${was} → ${now}`;
     if (name === 'from') return 'its --from source changed';
     if (name === 'inline') return 'heredoc content changed';
     if (name.startsWith('mount')) return 'the source of a RUN --mount changed';

@@ -23,16 +23,8 @@ import { EXIT_INTERRUPTED, reportSettings } from './error-report.ts';
 import { STDIN_ARG } from './flags.ts';
 import { parseLabels } from './label-spec.ts';
 import { rememberBuildArgs } from './repeat-build.ts';
+import { sourceDateEpoch } from './source-date-epoch.ts';
 import type { StdinInput } from './stdin-context.ts';
-
-/** `--source-date-epoch`, else `$SOURCE_DATE_EPOCH`: whole seconds since 1970. */
-function sourceDateEpoch(flag: string | undefined): number | undefined {
-  const fromFlag = flag !== undefined;
-  const v = flag ?? process.env.SOURCE_DATE_EPOCH;
-  if (v === undefined || (v === '' && !fromFlag)) return undefined;
-  if (!/^\d+$/.test(v)) throw new UserError(`invalid ${fromFlag ? '--source-date-epoch' : 'SOURCE_DATE_EPOCH'} ${JSON.stringify(v)}: expected whole seconds since 1970`);
-  return Number(v);
-}
 
 function checkTags(tags: readonly string[]): void {
   for (const t of tags) {

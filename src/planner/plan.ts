@@ -145,10 +145,13 @@ export interface Step {
   /** Ids of the vertices this one depends on: the previous step (or the base stage's last), and any stage it copies or mounts from. */
   parents: string[];
   op: StepOp;
-  /** What went into the key besides the operation and the parent key: content digests of COPY sources, a source stage's key. */
+  /** What went into the key besides the operation and the parent key: content digests of COPY sources, a source stage's key, `SOURCE_DATE_EPOCH` (EPOCH_INPUT). */
   inputs: Record<string, string>;
   /** Content-addressed: same inputs on any machine give the same key. */
   key: Digest;
   /** The key of the filesystem this step starts from. */
   parentKey: Digest;
 }
+
+/** The step input that holds `SOURCE_DATE_EPOCH` when a build sets it (see PlanOptions.sourceDateEpoch). */
+export const EPOCH_INPUT = 'source-date-epoch';

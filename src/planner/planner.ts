@@ -24,6 +24,13 @@ export interface PlanOptions {
   namedContexts?: ReadonlyMap<string, ContextReader>;
   /** Downloads an ADD URL (verifying `checksum` when given) so its content can key the step. */
   fetchUrl: (url: string, checksum: string | undefined) => Promise<FetchedUrl>;
+  /**
+   * `SOURCE_DATE_EPOCH`: new layers' file times are clamped to it, so a
+   * layer made under another epoch (or none) is another layer. It is an
+   * input of every step when set: changing it misses the cache, as in
+   * BuildKit; a build without it keeps its keys.
+   */
+  sourceDateEpoch?: number;
 }
 
 /** The part of the build context the planner reads (`BuildContext` in src/context). */

@@ -9,7 +9,7 @@ import { cacheKey, type KeyInput } from './cache-key.ts';
 import { applyConfigInstruction } from './config-instructions.ts';
 import { goQuotedList, runCreatedBy } from './history.ts';
 import type { PlanOptions, RawStage } from './planner.ts';
-import type { InlineFile, PlannedHistory, PlannedMount, ResolvedImage, SourceRoot, StageBase, StagePlan, Step, StepOp } from './plan.ts';
+import { EPOCH_INPUT, type InlineFile, type PlannedHistory, type PlannedMount, type ResolvedImage, type SourceRoot, type StageBase, type StagePlan, type Step, type StepOp } from './plan.ts';
 import { DEFAULT_PATH, StageState } from './stage-state.ts';
 
 export type Locate = (node: { range: { start: { line: number; column: number } } }) => SourceLocation;
@@ -77,7 +77,9 @@ export async function planStage(index: number, raw: RawStage, ctx: StageContext)
   const history: PlannedHistory[] = [];
   const stageLabel = raw.name ?? `stage-${index}`;
 
-  const addStep = (ins: Instruction, name: string, op: StepOp, inputs: Record<string, string>, extraParents: string[] = []): void => {
+  const addStep = (ins: Instruction, name: string, op: StepOp, stepInputs: Record<string, string>, extraParents: string[] = []): void => {
+    const epoch = opts.sourceDateEpoch;
+    const inputs = epoch === undefined ? stepInputs : { ...stepInputs, [EPOCH_INPUT]: String(epoch) };
     const link = op.op === 'copy' && op.link;
     const key = cacheKey(link ? { op: keyView(op), inputs } : { op: keyView(op), parent: parentKey, inputs });
     const id = `${stageLabel}/${steps.length + 1}`;

@@ -11,6 +11,7 @@ const builder = (y: Argv) =>
     .option('format', { type: 'string', default: 'text', describe: 'text (an outline) or json (the whole plan)', coerce: oneOf('--format', ['text', 'json'] as const) })
     .option('json', { type: 'boolean', default: false, describe: 'same as --format json' })
     .option('explain', { type: 'boolean', default: false, describe: 'say, for each step that would miss the cache, what changed since the last build' })
+    .option('source-date-epoch', { type: 'string', requiresArg: true, describe: 'plan as a build with these seconds would (default $SOURCE_DATE_EPOCH)', coerce: single('--source-date-epoch') })
     .option('progress', progressOption)
     .option('root', rootOption);
 
@@ -52,6 +53,7 @@ export const planCommand: CommandModule<object, PlanArgv> = {
     const { createRenderer } = await import('../../progress/renderer.ts');
     const { parseBuildArgs } = await import('../build-args.ts');
     const { reportSettings } = await import('../error-report.ts');
+    const epoch = (await import('../source-date-epoch.ts')).sourceDateEpoch(argv['source-date-epoch']);
     reportSettings.baseDir = resolve(argv.context);
     if (argv.file !== undefined) reportSettings.sources.set(argv.file, resolve(argv.file));
     const renderer = await createRenderer(argv.progress);
@@ -64,6 +66,7 @@ export const planCommand: CommandModule<object, PlanArgv> = {
         ...(argv.file !== undefined && { dockerfile: argv.file }),
         buildArgs: parseBuildArgs(argv['build-arg']),
         ...(argv.target !== undefined && { target: argv.target }),
+        ...(epoch !== undefined && { sourceDateEpoch: epoch }),
         store: new BlobStore(join(argv.root, 'blobs')),
         images: new ImageStore(join(argv.root, 'images')),
         progress: renderer.sink,
