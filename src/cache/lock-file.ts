@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { currentOwner, isAlive, parseOwner } from './owner.ts';
@@ -25,27 +25,30 @@ export async function tryLock(path: string): Promise<HeldLock | undefined> {
   const token = randomBytes(8).toString('hex');
   const body = JSON.stringify({ ...(await currentOwner()), token });
   const tmp = `${path}.${token}.new`;
-  await writeFile(tmp, body).catch(async (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'ENOENT') throw e;
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(tmp, body);
-  });
+  // synchronous calls: each is one cheap system call on a tiny file, where a thread-pool round trip costs more than the call
+  try {
+    writeFileSync(tmp, body);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(tmp, body);
+  }
   try {
     for (;;) {
       try {
-        await link(tmp, path);
+        linkSync(tmp, path);
         return held(path, body);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
-      const current = await readFile(path, 'utf8').catch(() => undefined);
+      const current = readIfThere(path);
       if (current === undefined) continue;
       const owner = parseOwner(current);
       if (owner && (await isAlive(owner))) return undefined;
-      await removeStale(path, current);
+      removeStale(path, current);
     }
   } finally {
-    await unlink(tmp).catch(() => undefined);
+    ignoreErrors(() => unlinkSync(tmp));
   }
 }
 
@@ -68,7 +71,7 @@ export async function lock(path: string, opts: { onWait?: () => void } = {}): Pr
 
 /** Whether a live process holds the lock at `path` now. */
 export async function isLocked(path: string): Promise<boolean> {
-  const current = await readFile(path, 'utf8').catch(() => undefined);
+  const current = readIfThere(path);
   if (current === undefined) return false;
   const owner = parseOwner(current);
   return owner !== undefined && (await isAlive(owner));
@@ -79,16 +82,16 @@ export async function isLocked(path: string): Promise<boolean> {
  * stale lock at once: each moves the file aside and only deletes it if it
  * is still the stale one it read; a live lock moved by mistake goes back.
  */
-async function removeStale(path: string, staleBody: string): Promise<void> {
+function removeStale(path: string, staleBody: string): void {
   const aside = `${path}.${randomBytes(8).toString('hex')}.stale`;
   try {
-    await rename(path, aside);
+    renameSync(path, aside);
   } catch {
     return;
   }
-  const moved = await readFile(aside, 'utf8').catch(() => undefined);
-  if (moved !== undefined && moved !== staleBody) await link(aside, path).catch(() => undefined);
-  await unlink(aside).catch(() => undefined);
+  const moved = readIfThere(aside);
+  if (moved !== undefined && moved !== staleBody) ignoreErrors(() => linkSync(aside, path));
+  ignoreErrors(() => unlinkSync(aside));
 }
 
 function held(path: string, body: string): HeldLock {
@@ -98,7 +101,24 @@ function held(path: string, body: string): HeldLock {
       if (released) return;
       released = true;
       // only our own file: never one another process took over
-      if ((await readFile(path, 'utf8').catch(() => undefined)) === body) await unlink(path).catch(() => undefined);
+      if (readIfThere(path) === body) ignoreErrors(() => unlinkSync(path));
     },
   };
+}
+
+/** A file's text; undefined when it cannot be read (gone meanwhile). */
+function readIfThere(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function ignoreErrors(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // already gone, or never there: nothing to undo
+  }
 }
