@@ -1,4 +1,5 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -51,9 +52,9 @@ export class ContainerRunner {
     const bundle = req.bundleDir ?? (await this.session.scratchDir());
     let code: number | undefined;
     try {
-      const etc = await writeEtcFiles(bundle, id);
+      const etc = writeEtcFiles(bundle, id);
       const spec = runtimeSpec({ rootfs: req.rootfs, process: req.process, network: req.network, hostname: id, etcFiles: etc, extraMounts: req.mounts });
-      await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
+      writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
       this.running.add(id);
       code = await this.spawnRun(runtime, id, bundle, req.onOutput);
       return code;
@@ -99,16 +100,20 @@ export class ContainerRunner {
   }
 }
 
-/** The container's own `/etc` files: never part of the rootfs, so never in a layer. */
-async function writeEtcFiles(bundle: string, id: string): Promise<{ hosts: string; resolvConf: string; hostname: string }> {
+/** The container's own `/etc` files: never part of the rootfs, so never in a layer. Small files, one set per RUN: written synchronously. */
+function writeEtcFiles(bundle: string, id: string): { hosts: string; resolvConf: string; hostname: string } {
   const hosts = join(bundle, 'hosts');
   const resolvConf = join(bundle, 'resolv.conf');
   const hostname = join(bundle, 'hostname');
-  const hostResolv = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
-  await Promise.all([
-    writeFile(hosts, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${id} ${hostHostname()}\n`),
-    writeFile(resolvConf, hostResolv),
-    writeFile(hostname, `${id}\n`),
-  ]);
+  writeFileSync(hosts, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${id} ${hostHostname()}\n`);
+  let hostResolv = '';
+  try {
+    // read for each container: it can change while a build runs
+    hostResolv = readFileSync('/etc/resolv.conf', 'utf8');
+  } catch {
+    // no resolv.conf on the host: the container gets an empty one
+  }
+  writeFileSync(resolvConf, hostResolv);
+  writeFileSync(hostname, `${id}\n`);
   return { hosts, resolvConf, hostname };
 }

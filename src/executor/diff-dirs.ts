@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdirSync, symlinkSync } from 'node:fs';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlobStore } from '../image/blob-store.ts';
 import { applyLayer } from '../image/layer-apply.ts';
@@ -86,20 +87,24 @@ export class DiffDirs {
         id = DiffDirs.idOf(lower.layer);
         if (!(await exists(this.path(id)))) await this.unpack(lower.layer, id);
       }
-      const name = await this.link(id);
+      const name = this.link(id);
       this.ready.set(lower.id, name);
       names.push(name);
     }
     return names;
   }
 
-  /** A new, empty diff dir for a step to write (as its overlay upper dir). */
+  /**
+   * A new, empty diff dir for a step to write (as its overlay upper dir).
+   * Synchronous calls: each step makes one, and a thread-pool round trip
+   * per mkdir and symlink costs more than the calls themselves.
+   */
   async create(): Promise<{ id: string; path: string }> {
-    await mkdir(this.snapshots, { recursive: true });
+    mkdirSync(this.snapshots, { recursive: true });
     const id = `s${randomBytes(SHORT).toString('hex').slice(0, SHORT - 1)}`;
     const path = this.path(id);
-    await mkdir(path);
-    this.ready.set(id, await this.link(id));
+    mkdirSync(path);
+    this.ready.set(id, this.link(id));
     return { id, path };
   }
 
@@ -164,11 +169,11 @@ export class DiffDirs {
     }
   }
 
-  private async link(id: string): Promise<string> {
+  private link(id: string): string {
     const name = id.slice(0, SHORT);
-    await mkdir(this.links, { recursive: true });
+    mkdirSync(this.links, { recursive: true });
     try {
-      await symlink(join('..', 'snapshots', id), join(this.links, name));
+      symlinkSync(join('..', 'snapshots', id), join(this.links, name));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }

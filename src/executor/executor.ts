@@ -1,4 +1,5 @@
-import { chmod, copyFile, lchown, mkdir, mkdtemp, readdir, utimes, writeFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { chmod, copyFile, lchown, mkdir, mkdtemp, utimes, writeFile } from 'node:fs/promises';
 import pLimit from 'p-limit';
 import { join, posix } from 'node:path';
 import type { BuildCache, StepClaim } from '../cache/build-cache.ts';
@@ -235,7 +236,7 @@ export class Executor {
       throw e;
     }
     this.deps.progress({ type: 'step-done', id, seconds: (performance.now() - t0) / 1000 });
-    if ((await readdir(snap.upper)).length === 0) {
+    if (readdirSync(snap.upper).length === 0) {
       await snap.release(false);
       await claim.commit({ key: step.key, layer: null });
       return { lower: null, layer: Promise.resolve(null) };

@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { DiffDirs, Lower } from './diff-dirs.ts';
@@ -63,7 +64,8 @@ export class OverlaySnapshotter implements Snapshotter {
     if (opts.stubs && opts.stubs.length > 0) names.splice(names.length - (opts.forContainer ? 2 : 1), 0, await makeStubs(join(dir, 'stubs'), opts.stubs));
     const rootfs = join(dir, 'rootfs');
     const work = join(dir, 'work');
-    await Promise.all([mkdir(rootfs), mkdir(work)]);
+    mkdirSync(rootfs);
+    mkdirSync(work);
     const upper = await this.diffs.create();
     try {
       await mountOverlay(rootfs, names, { upper: { upper: upper.path, work }, cwd: this.diffs.links });
