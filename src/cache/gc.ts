@@ -6,6 +6,7 @@ import { ImageStore } from '../image/image-store.ts';
 import type { Digest } from '../image/oci.ts';
 import { BuildHistory } from './build-history.ts';
 import { CacheStore, type CacheRecord, type StoredRecord } from './cache-store.ts';
+import { removeTree } from '../remove-tree.ts';
 import { diskUsage } from './disk-usage.ts';
 import { isLocked } from './lock-file.ts';
 import { lockStore } from './store-lock.ts';
@@ -62,11 +63,8 @@ export async function pruneStore(root: string, opts: PruneOptions = {}): Promise
 }
 
 /** Blobs, diff dirs and cache mounts: what the store size counts. */
-export async function storeSize(root: string): Promise<number> {
-  const seen = new Set<string>();
-  let total = 0;
-  for (const dir of ['blobs', 'snapshots', 'cache-mounts']) total += await diskUsage(join(root, dir), seen);
-  return total;
+export function storeSize(root: string): Promise<number> {
+  return diskUsage(...['blobs', 'snapshots', 'cache-mounts'].map((dir) => join(root, dir)));
 }
 
 async function pruneLocked(root: string, opts: PruneOptions): Promise<PruneReport> {
@@ -121,7 +119,7 @@ async function pruneLocked(root: string, opts: PruneOptions): Promise<PruneRepor
   for (const name of await readdir(join(root, 'snapshots')).catch(() => [])) {
     if (keepDirs.has(name) || (await young(join(root, 'snapshots', name)))) continue;
     freed += await diskUsage(join(root, 'snapshots', name));
-    await rm(join(root, 'snapshots', name), { recursive: true, force: true });
+    await removeTree(join(root, 'snapshots', name));
     dirCount++;
   }
   for (const name of await cache.superseded()) if (!keepDirs.has(name)) await cache.clearSuperseded(name);
@@ -182,7 +180,7 @@ async function pruneCacheMounts(root: string, unusedForMs: number | undefined, n
     const st = await stat(join(dir, name)).catch(() => undefined);
     if (!st || (unusedForMs !== undefined && now - st.mtimeMs < unusedForMs)) continue;
     freed += await diskUsage(join(dir, name));
-    await rm(join(dir, name), { recursive: true, force: true });
+    await removeTree(join(dir, name));
   }
   return freed;
 }
@@ -217,7 +215,7 @@ export async function enforceLimit(root: string, keepStorage?: number): Promise<
 async function removeSupersededDirs(root: string, cache: CacheStore, records: readonly CacheRecord[]): Promise<void> {
   const used = new Set(records.flatMap((r) => (r.snapshot !== undefined ? [r.snapshot] : [])));
   for (const name of await cache.superseded()) {
-    if (!used.has(name)) await rm(join(root, 'snapshots', name), { recursive: true, force: true });
+    if (!used.has(name)) await removeTree(join(root, 'snapshots', name));
     await cache.clearSuperseded(name);
   }
   await removeDanglingLinks(root);
