@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { BlobStore } from '../image/blob-store.ts';
 import { applyLayer } from '../image/layer-apply.ts';
 import type { Layer } from '../image/oci.ts';
+import { removeTree } from '../remove-tree.ts';
 import { SPEC_MOUNT_POINTS } from './runtime-spec.ts';
 
 /** Length of every name under `l/`. */
@@ -111,7 +112,7 @@ export class DiffDirs {
   async remove(id: string): Promise<void> {
     this.ready.delete(id);
     await rm(join(this.links, id.slice(0, SHORT)), { force: true });
-    await rm(this.path(id), { recursive: true, force: true });
+    await removeTree(this.path(id));
   }
 
   /** An always-empty dir: the bottom lower of every mount (a read-only overlay needs two lowers). */

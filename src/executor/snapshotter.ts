@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { DiffDirs, Lower } from './diff-dirs.ts';
+import { removeTree } from '../remove-tree.ts';
 import { mountOverlay, unmount } from './overlay.ts';
 
 /** A writable rootfs over some layers; what is written through it lands in a new diff dir. */
@@ -72,7 +73,7 @@ export class OverlaySnapshotter implements Snapshotter {
     } catch (e) {
       for (const f of folds) await unmount(f);
       await this.diffs.remove(upper.id);
-      await rm(dir, { recursive: true, force: true });
+      await removeTree(dir);
       throw e;
     }
     let mounted = true;
@@ -93,7 +94,7 @@ export class OverlaySnapshotter implements Snapshotter {
         await unmountOnce();
         if (released) return;
         released = true;
-        await rm(dir, { recursive: true, force: true });
+        await removeTree(dir);
         if (!keep) await this.diffs.remove(upper.id);
       },
     };
@@ -114,7 +115,7 @@ export class OverlaySnapshotter implements Snapshotter {
           for (const f of folds) await unmount(f);
         }
         mounted = false;
-        await rm(dir, { recursive: true, force: true });
+        await removeTree(dir);
       },
     };
   }
