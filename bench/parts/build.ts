@@ -2,7 +2,8 @@
 // fixtures/conformance/bench-*), side by side with BuildKit and buildah in
 // the same run. "Cold" = every step runs (--no-cache); each builder already
 // holds the base image, as after a first pull. Medians of BENCH_RUNS runs (3);
-// BENCH_SCENARIOS=a,b picks scenarios.
+// BENCH_SCENARIOS=a,b picks scenarios. The builders take turns, run by run,
+// so that a noisy minute on this machine falls on all of them alike.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,11 +23,15 @@ export async function run(): Promise<void> {
     const rows: string[][] = [];
     for (const scenario of SCENARIOS) {
       const context = await scenarioContext(scenario, work);
-      const medians = new Map<string, number>();
-      for (const b of peers.builders) {
-        await b.build({ context, noCache: false });
-        medians.set(b.name, median(await timeRuns(runs, () => b.build({ context, noCache: true }))));
+      for (const b of peers.builders) await b.build({ context, noCache: false });
+      const times = new Map<string, number[]>(peers.builders.map((b) => [b.name, []]));
+      for (let n = 0; n < runs; n++) {
+        for (const b of peers.builders) {
+          const [seconds] = await timeRuns(1, () => b.build({ context, noCache: true }));
+          times.get(b.name)?.push(seconds as number);
+        }
       }
+      const medians = new Map([...times].map(([name, t]) => [name, median(t)]));
       const ts = medians.get('tsbuild') as number;
       const bk = medians.get('buildkit');
       const ba = medians.get('buildah');
