@@ -3,10 +3,13 @@
 // the same run. "Cold" = every step runs (--no-cache); each builder already
 // holds the base image, as after a first pull. Medians of BENCH_RUNS runs (3);
 // BENCH_SCENARIOS=a,b picks scenarios. The builders take turns, run by run,
-// so that a noisy minute on this machine falls on all of them alike.
+// so that a noisy minute on this machine falls on all of them alike, and
+// each timed run starts after a `sync`: no builder pays for writing back
+// what the one before it left in the page cache.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { run as runCommand } from '../../test/helpers/tsbuild.ts';
 import { startPeers, scenarioContext } from '../peers.ts';
 import { median, printTable, timeRuns } from '../stats.ts';
 
@@ -27,6 +30,7 @@ export async function run(): Promise<void> {
       const times = new Map<string, number[]>(peers.builders.map((b) => [b.name, []]));
       for (let n = 0; n < runs; n++) {
         for (const b of peers.builders) {
+          await runCommand('sync', []);
           const [seconds] = await timeRuns(1, () => b.build({ context, noCache: true }));
           times.get(b.name)?.push(seconds as number);
         }
