@@ -5,7 +5,8 @@
 // definitions, and each command's handler loads its own chunk (parser,
 // registry client, executor…) only when it runs. Chunk groups (below) keep
 // the modules a rebuild answered by the build memo loads in a few files.
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
@@ -149,8 +150,26 @@ function hitPathGroups(metafile) {
   return [members(everyCommand), members(rebuild)];
 }
 
+/**
+ * A hash of every file the bundle is made from, as `TSBUILD_SOURCE_HASH`:
+ * what caches of this build's own results (src/build/parse-cache.ts) are
+ * keyed by, so that another build never reads them.
+ */
+function sourceHash(metafile) {
+  const h = createHash('sha256');
+  for (const path of Object.keys(metafile.inputs).sort()) {
+    h.update(`${path}\0`);
+    if (existsSync(path)) h.update(readFileSync(path));
+  }
+  return h.digest('hex');
+}
+
 const graph = await build({ ...options, plugins: [asciiStringWidth], write: false, sourcemap: false });
-const result = await build({ ...options, plugins: [asciiStringWidth, chunkGroups(hitPathGroups(graph.metafile))] });
+const result = await build({
+  ...options,
+  define: { TSBUILD_SOURCE_HASH: JSON.stringify(sourceHash(graph.metafile)) },
+  plugins: [asciiStringWidth, chunkGroups(hitPathGroups(graph.metafile))],
+});
 
 // Chunks of earlier bundles: a tsbuild started before this bundle may still
 // load one lazily, so only those a day old are removed.

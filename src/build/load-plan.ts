@@ -6,7 +6,6 @@ import { UserError } from '../errors.ts';
 import type { BlobStore } from '../image/blob-store.ts';
 import type { ImageStore } from '../image/image-store.ts';
 import type { Platform } from '../image/oci.ts';
-import { parseDockerfile } from '../parser/parse.ts';
 import type { Plan } from '../planner/plan.ts';
 import { planBuild } from '../planner/planner.ts';
 import type { ProgressSink } from '../progress/events.ts';
@@ -14,6 +13,7 @@ import { hostPlatform } from '../platform.ts';
 import type { ImageResolver } from './named-contexts.ts';
 import { fetchUrl } from './fetch-url.ts';
 import { imageResolver } from './resolve-image.ts';
+import { parseDockerfileCached } from './parse-cache.ts';
 
 export interface LoadPlanOptions {
   contextDir: string;
@@ -61,7 +61,7 @@ export async function loadPlan(opts: LoadPlanOptions): Promise<LoadedPlan> {
   const text = await readFile(dockerfilePath, 'utf8').catch(() => {
     throw new UserError(`cannot read Dockerfile ${dockerfilePath}`);
   });
-  const ast = parseDockerfile(text, opts.dockerfile ?? 'Dockerfile');
+  const ast = await parseDockerfileCached(opts.root, text, opts.dockerfile ?? 'Dockerfile');
   const platform = opts.platform ?? hostPlatform();
   const context = await BuildContext.open(contextDir, { dockerfile: dockerfilePath, root: opts.root });
   try {

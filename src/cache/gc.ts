@@ -165,6 +165,7 @@ async function pruneHistory(root: string, all: boolean): Promise<void> {
   if (all) {
     await rm(history.dir, { recursive: true, force: true });
     await rm(join(root, 'cache', 'memo'), { recursive: true, force: true });
+    await rm(join(root, 'cache', 'parsed'), { recursive: true, force: true });
     return;
   }
   const { records, listings, junk } = await history.contents();

@@ -2,7 +2,6 @@ import { posix } from 'node:path';
 import { UserError, type SourceLocation } from '../errors.ts';
 import type { ContainerConfig, Digest } from '../image/oci.ts';
 import type { CommandForm, CopyLikeInstruction, Dockerfile, Instruction, RunInstruction, Word } from '../parser/ast.ts';
-import { parseDockerfile } from '../parser/parse.ts';
 import { expandWord } from '../shell/expand.ts';
 import { ArgScope, looksSecret } from './args.ts';
 import { cacheKey, type KeyInput } from './cache-key.ts';
@@ -157,7 +156,8 @@ export async function planStage(index: number, raw: RawStage, ctx: StageContext)
   };
 
   for (const [i, trigger] of triggers.entries()) {
-    const parsed = parseDockerfile(trigger, `${imageName} ONBUILD trigger ${i + 1}`).instructions[0];
+    // the parser is loaded only for an image with ONBUILD triggers: a build's own Dockerfile usually comes from the parse cache
+    const parsed = (await import('../parser/parse.ts')).parseDockerfile(trigger, `${imageName} ONBUILD trigger ${i + 1}`).instructions[0];
     if (parsed) await run(parsed);
   }
   for (const ins of raw.body) await run(ins);
