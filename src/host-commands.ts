@@ -44,10 +44,8 @@ export interface HostCommandResult {
  * completion; never rejects on a non-zero exit.
  */
 export function hostCommand(cmd: string, args: readonly string[], opts: { cwd?: string; input?: Buffer } = {}): Promise<HostCommandResult> {
-  const words = [cmd, ...args, ...(opts.cwd !== undefined ? [opts.cwd] : [])];
-  if (opts.input !== undefined || words.some((w) => /[\n\0]/.test(w))) return spawnDirectly(cmd, args, opts);
-  const cd = opts.cwd !== undefined ? `cd -- ${quote(opts.cwd)} && ` : '';
-  return pickShell().run(`(${cd}exec ${[cmd, ...args].map(quote).join(' ')}) </dev/null`);
+  const line = commandLine(cmd, args, opts.cwd);
+  return opts.input !== undefined || line === undefined ? spawnDirectly(cmd, args, opts) : pickShell().run(line);
 }
 
 /**
@@ -61,9 +59,9 @@ export function hostCommand(cmd: string, args: readonly string[], opts: { cwd?: 
  * the line protocol cannot carry makes the program spawn directly.
  */
 export function streamCommand(cmd: string, args: readonly string[], onOutput: (chunk: Buffer, stream: 'stdout' | 'stderr') => void): Promise<number> {
-  if ([cmd, ...args].some((w) => /[\n\0]/.test(w))) return streamDirectly(cmd, args, onOutput);
-  const shell = streamShells.find((s) => s.pending === 0) ?? newStreamShell();
-  return shell.run(`(exec ${[cmd, ...args].map(quote).join(' ')}) </dev/null`, onOutput).then((r) => r.code);
+  const line = commandLine(cmd, args);
+  const shell = line === undefined ? undefined : (streamShells.find((s) => s.pending === 0) ?? newStreamShell());
+  return (shell && line !== undefined ? shell.run(line, onOutput) : spawnDirectly(cmd, args, { onOutput })).then((r) => r.code);
 }
 
 const streamShells: HelperShell[] = [];
@@ -91,6 +89,14 @@ function pickShell(): HelperShell {
     return shell;
   }
   return shells.reduce((a, b) => (b.pending < a.pending ? b : a));
+}
+
+/** The line a helper shell runs for `cmd args…` (in `cwd`, stdin from /dev/null); undefined when a word holds a newline or a NUL, which a line cannot carry. */
+function commandLine(cmd: string, args: readonly string[], cwd?: string): string | undefined {
+  const words = [cmd, ...args];
+  if ([...words, cwd ?? ''].some((w) => /[\n\0]/.test(w))) return undefined;
+  const cd = cwd !== undefined ? `cd -- ${quote(cwd)} && ` : '';
+  return `(${cd}exec ${words.map(quote).join(' ')}) </dev/null`;
 }
 
 /** `'…'` with embedded quotes closed and reopened: one word for sh, whatever it holds. */
@@ -227,32 +233,27 @@ function markPrefixAtEnd(b: Buffer): number {
   return 0;
 }
 
-function streamDirectly(cmd: string, args: readonly string[], onOutput: (chunk: Buffer, stream: 'stdout' | 'stderr') => void): Promise<number> {
+/**
+ * Spawns the program from node: for what the shells' line protocol cannot
+ * carry. With `onOutput` (a streamed command, see streamCommand) the output
+ * goes there as it comes, in a process group of its own; otherwise it is
+ * collected.
+ */
+function spawnDirectly(cmd: string, args: readonly string[], opts: { cwd?: string; input?: Buffer; onOutput?: Waiting['onOutput'] }): Promise<HostCommandResult> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    child.stdout.on('data', (b: Buffer) => onOutput(b, 'stdout'));
-    child.stderr.on('data', (b: Buffer) => onOutput(b, 'stderr'));
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      onOutput(Buffer.from(`${cmd}: ${e.message}\n`), 'stderr');
-      resolve(NOT_FOUND);
-    });
-    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-  });
-}
-
-function spawnDirectly(cmd: string, args: readonly string[], opts: { cwd?: string; input?: Buffer }): Promise<HostCommandResult> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], ...(opts.cwd !== undefined && { cwd: opts.cwd }) });
+    const onOutput = opts.onOutput;
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: onOutput !== undefined, ...(opts.cwd !== undefined && { cwd: opts.cwd }) });
     // a program that exits without reading its input must not fail the write
     child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e: NodeJS.ErrnoException) =>
-      resolve({ code: NOT_FOUND, stdout: Buffer.alloc(0), stderr: e.message, missing: e.code === 'ENOENT' }),
-    );
+    child.stdout.on('data', (b: Buffer) => (onOutput ? onOutput(b, 'stdout') : out.push(b)));
+    child.stderr.on('data', (b: Buffer) => (onOutput ? onOutput(b, 'stderr') : err.push(b)));
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      onOutput?.(Buffer.from(`${cmd}: ${e.message}\n`), 'stderr');
+      resolve({ code: NOT_FOUND, stdout: Buffer.alloc(0), stderr: e.message, missing: e.code === 'ENOENT' });
+    });
     child.on('close', (code, signal) =>
       resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8'), missing: false }),
     );

@@ -1,4 +1,4 @@
-import { hostCommand } from './host-commands.ts';
+import { mustRun } from './executor/run-command.ts';
 
 /**
  * Removes `path` and everything below it (nothing when it is absent), as
@@ -7,6 +7,5 @@ import { hostCommand } from './host-commands.ts';
  * thread pool), and on another core.
  */
 export async function removeTree(path: string): Promise<void> {
-  const r = await hostCommand('rm', ['-rf', '--', path]);
-  if (r.code !== 0) throw new Error(`rm -rf ${path}: exit ${r.code}: ${r.stderr.trim()}`);
+  await mustRun('rm', ['-rf', '--', path]);
 }

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.ts';
-import { runCommand } from './run-command.ts';
+import { onPath, runCommand } from './run-command.ts';
 
 /** How to invoke one OCI runtime. */
 export interface OciRuntime {
@@ -68,11 +68,9 @@ export function runtimeFromEnv(): RuntimeChoice {
  * answer is keyed by (cheaper than running `crun --version` on every build).
  */
 async function crunIdentity(): Promise<string | undefined> {
-  for (const dir of (process.env.PATH ?? '').split(':').filter(Boolean)) {
-    const st = await stat(join(dir, 'crun')).catch(() => undefined);
-    if (st?.isFile()) return `${join(dir, 'crun')} ${st.size} ${st.mtimeMs}`;
-  }
-  return undefined;
+  const file = onPath('crun');
+  const st = file === undefined ? undefined : await stat(file).catch(() => undefined);
+  return st?.isFile() ? `${file} ${st.size} ${st.mtimeMs}` : undefined;
 }
 
 /**

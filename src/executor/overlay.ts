@@ -1,6 +1,4 @@
-import { accessSync, constants } from 'node:fs';
-import { join } from 'node:path';
-import { mustRun } from './run-command.ts';
+import { mustRun, onPath } from './run-command.ts';
 
 /**
  * Mounts an overlayfs at `target`. `lowers` are listed topmost first, as the
@@ -65,17 +63,3 @@ function mountTool(tool: 'mount' | 'umount', args: readonly string[], opts: { cw
 }
 
 let busybox: string | null | undefined;
-
-/** The first executable `name` in a PATH directory; undefined when there is none. */
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(':').filter(Boolean)) {
-    const file = join(dir, name);
-    try {
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
-}

@@ -1,3 +1,5 @@
+import { accessSync, constants } from 'node:fs';
+import { join } from 'node:path';
 import { hostCommand } from '../host-commands.ts';
 
 export interface CommandResult {
@@ -23,4 +25,18 @@ export async function mustRun(cmd: string, args: readonly string[], opts: { cwd?
   const r = await runCommand(cmd, args, opts);
   if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.code}: ${r.stderr.trim()}`);
   return r.stdout;
+}
+
+/** The first executable `name` in a `$PATH` directory; undefined when there is none. */
+export function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(':').filter(Boolean)) {
+    const file = join(dir, name);
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
 }
