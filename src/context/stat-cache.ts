@@ -44,10 +44,10 @@
  * otherwise), then the sha256 of everything before it. The hash is kept as
  * text so that a lookup is a slice of the file read as one latin1 string.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, lstatSync, openSync, readFileSync, type BigIntStats, type Stats } from 'node:fs';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { writeFileAtomic } from '../write-file-atomic.ts';
 
 /** The stat fields that say a file is unchanged: an lstat result, plain or bigint. */
 export type FileStamp = Pick<Stats, 'dev' | 'ino' | 'size' | 'mtimeMs' | 'ctimeMs'> | Pick<BigIntStats, 'dev' | 'ino' | 'size' | 'mtimeNs' | 'ctimeNs'>;
@@ -197,15 +197,7 @@ export class StatCache {
     const loaded = unchanged ? [this.data] : [readCacheFile(this.file).data, this.data];
     const records = unchanged ? mergeLoaded(this.data, mine, cutoff) : merge(loaded, mine, cutoff);
     const data = seal(records, mergeListings(loaded, mineListings, cutoff));
-    await mkdir(dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    try {
-      await writeFile(tmp, data);
-      await rename(tmp, this.file);
-    } catch (e) {
-      await rm(tmp, { force: true });
-      throw e;
-    }
+    await writeFileAtomic(this.file, data);
     this.dirty = false;
   }
 
