@@ -131,12 +131,16 @@ function envChange(a: readonly string[], b: readonly string[], old: VertexRecord
     if (x === y) continue;
     const isEnv = (stageOf(ctx.current.record, cur.id)?.envKeys ?? []).includes(name) || (stageOf(ctx.previous, old.id)?.envKeys ?? []).includes(name);
     const buildArg = ctx.current.record.buildArgs.includes(name) || ctx.previous.buildArgs.includes(name);
-    const what = isEnv && !buildArg ? `ENV ${name}` : `build arg ${name}`;
-    if (x === undefined) return `${what} set to ${y}`;
-    if (y === undefined) return `${what} unset (was ${x})`;
-    return `${what} changed ${x} → ${y}`;
+    return valueChange(isEnv && !buildArg ? `ENV ${name}` : `build arg ${name}`, x, y);
   }
   return undefined;
+}
+
+/** How a named value changed: `set to`, `unset (was …)`, or `changed … → …`. */
+function valueChange(what: string, was: string | undefined, now: string | undefined): string {
+  if (was === undefined) return `${what} set to ${now}`;
+  if (now === undefined) return `${what} unset (was ${was})`;
+  return `${what} changed ${was} → ${now}`;
 }
 
 function envMap(env: readonly string[]): Map<string, string> {
@@ -160,7 +164,7 @@ async function inputChange(old: VertexRecord, cur: VertexRecord, ctx: DiffContex
       const where = name === 'context' ? '' : 'bind-mounted context: ';
       return `${where}${files ?? 'build context files changed'}`;
     }
-    if (name === EPOCH_INPUT) return was === undefined ? `SOURCE_DATE_EPOCH set to ${now}` : now === undefined ? `SOURCE_DATE_EPOCH unset (was ${was})` : `SOURCE_DATE_EPOCH changed ${was} → ${now}`;
+    if (name === EPOCH_INPUT) return valueChange('SOURCE_DATE_EPOCH', was, now);
     if (name === 'from') return 'its --from source changed';
     if (name === 'inline') return 'heredoc content changed';
     if (name.startsWith('mount')) return 'the source of a RUN --mount changed';
