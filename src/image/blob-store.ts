@@ -86,12 +86,7 @@ export class BlobStore {
         createWriteStream(tmp),
       );
       const digest: Digest = `sha256:${hash.digest('hex')}`;
-      if (expected && expected.digest !== digest) {
-        throw new UserError(`digest mismatch: expected ${expected.digest}, got ${digest}`);
-      }
-      if (expected?.size !== undefined && expected.size !== size) {
-        throw new UserError(`size mismatch for ${expected.digest}: expected ${expected.size} bytes, got ${size}`);
-      }
+      if (expected) checkExpected({ digest, size }, expected);
       await this.commitTemp(tmp, digest);
       return { digest, size };
     } catch (e) {
@@ -133,5 +128,13 @@ export class BlobStore {
   /** A read stream of a blob (not verified: large blobs are verified by their consumer). */
   createReadStream(digest: Digest): NodeJS.ReadableStream {
     return createReadStream(this.path(digest));
+  }
+}
+
+/** Throws the user's error when written content is not the `expected` digest (or size, when given). */
+export function checkExpected(got: { digest: Digest; size: number }, expected: { digest: Digest; size?: number }): void {
+  if (expected.digest !== got.digest) throw new UserError(`digest mismatch: expected ${expected.digest}, got ${got.digest}`);
+  if (expected.size !== undefined && expected.size !== got.size) {
+    throw new UserError(`size mismatch for ${expected.digest}: expected ${expected.size} bytes, got ${got.size}`);
   }
 }

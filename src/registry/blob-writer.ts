@@ -21,8 +21,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
-import { UserError } from '../errors.ts';
-import type { BlobStore } from '../image/blob-store.ts';
+import { checkExpected, type BlobStore } from '../image/blob-store.ts';
 import type { Digest } from '../image/oci.ts';
 
 /** Bytes sent to a worker in one message. */
@@ -162,7 +161,7 @@ export class BlobWriterPool {
   /**
    * Streams `source` into `store` under `expected.digest`. Rejects, storing
    * nothing, when the bytes' digest or size differ from `expected` (a
-   * UserError worded as BlobStore.putStream words it), when `source`
+   * UserError from checkExpected, as BlobStore.putStream), when `source`
    * throws, or when the disk write fails.
    *
    * The chunks are taken over: a chunk that has a buffer to itself is
@@ -200,10 +199,9 @@ export class BlobWriterPool {
       if (!job.settled) thread.send({ type: 'end', id });
       while (!job.settled) await sleepUntilWoken(job);
       if (job.failure) throw job.failure;
-      const { digest, size } = job.result as { digest: Digest; size: number };
-      if (digest !== expected.digest) throw new UserError(`digest mismatch: expected ${expected.digest}, got ${digest}`);
-      if (size !== expected.size) throw new UserError(`size mismatch for ${expected.digest}: expected ${expected.size} bytes, got ${size}`);
-      await store.commitTemp(tmp, digest);
+      const written = job.result as { digest: Digest; size: number };
+      checkExpected(written, expected);
+      await store.commitTemp(tmp, written.digest);
     } catch (e) {
       // the worker must let go of the file before it is removed, or it could create it again
       if (!job.settled) thread.send({ type: 'abort', id });
