@@ -9,6 +9,7 @@ import { BlobWriterPool } from './blob-writer.ts';
 import { fetchManifest } from './manifest.ts';
 import { RegistrySession, type RegistryOptions } from './session.ts';
 import { RegistryTransport } from './transport.ts';
+import { FirstFailure } from './first-failure.ts';
 
 /** Enough parallelism to hide latency without hammering the registry (as Docker does). */
 const LAYER_CONCURRENCY = 3;
@@ -92,31 +93,6 @@ export async function pullImage(ref: Reference, store: BlobStore, opts: PullOpti
     config,
     layers: manifest.layers.map((descriptor, i) => ({ descriptor, diffId: diffIds[i] as Digest })),
   };
-}
-
-/**
- * The first failure among a pull's concurrent downloads; it cancels the
- * others, whose own failures (mostly that cancellation) are then dropped.
- */
-class FirstFailure {
-  error: unknown;
-  private readonly abort = new AbortController();
-
-  get signal(): AbortSignal {
-    return this.abort.signal;
-  }
-
-  /** Runs `fn`, recording its failure instead of rejecting. */
-  async guard(fn: () => Promise<void>): Promise<void> {
-    try {
-      await fn();
-    } catch (e) {
-      if (this.error === undefined) {
-        this.error = e;
-        this.abort.abort();
-      }
-    }
-  }
 }
 
 /**

@@ -8,6 +8,7 @@ import { putManifest } from './manifest.ts';
 import { RegistrySession, type RegistryOptions } from './session.ts';
 import { RegistryTransport } from './transport.ts';
 import { pushBlob } from './upload.ts';
+import { FirstFailure } from './first-failure.ts';
 
 /** Uploads at once per push: enough to fill a link, few enough not to be throttled. */
 const UPLOAD_CONCURRENCY = 3;
@@ -162,15 +163,14 @@ async function pushBlobs(
   const repository = `${transport.ref.registry}/${transport.ref.repository}`;
   const distinct = [...new Map(blobs.map((b) => [b.digest, b])).values()];
   const limit = pLimit(UPLOAD_CONCURRENCY);
-  const abort = new AbortController();
-  const signal = opts.signal ? AbortSignal.any([opts.signal, abort.signal]) : abort.signal;
+  const failure = new FirstFailure();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, failure.signal]) : failure.signal;
   const onProgress = opts.onProgress;
-  let firstError: unknown;
-  const one = async (blob: Descriptor): Promise<void> => {
-    if (signal.aborted) return;
-    const { digest, size } = blob;
-    const from = mountSource(digest);
-    try {
+  const one = (blob: Descriptor): Promise<void> =>
+    failure.guard(async () => {
+      if (signal.aborted) return;
+      const { digest, size } = blob;
+      const from = mountSource(digest);
       const outcome = await pushBlob(transport, store, blob, from, {
         signal,
         ...(opts.chunkSize && { chunkSize: opts.chunkSize }),
@@ -179,13 +179,7 @@ async function pushBlobs(
       if (outcome === 'exists') onProgress?.({ type: 'blob-exists', repository, digest, size });
       else if (outcome === 'mounted') onProgress?.({ type: 'blob-mounted', repository, digest, size, from: `${transport.ref.registry}/${from}` });
       else onProgress?.({ type: 'blob-done', repository, digest, size });
-    } catch (e) {
-      if (firstError === undefined) {
-        firstError = e;
-        abort.abort();
-      }
-    }
-  };
+    });
   await Promise.all(distinct.map((blob) => limit(() => one(blob))));
-  if (firstError !== undefined) throw firstError;
+  if (failure.error !== undefined) throw failure.error;
 }
