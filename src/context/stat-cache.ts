@@ -70,6 +70,9 @@ const USED_AT = 40;
 const HASH_AT = 44;
 /** A listing's fixed part: stamp, last used, name count, byte length of the names. */
 const LISTING_HEAD = 52;
+/** Where a listing's name count and the byte length of its names are, from its start. */
+const COUNT_AT = 44;
+const NAMES_BYTES_AT = 48;
 const DAY = 86_400;
 /** Entries unused this long are dropped on save. */
 const MAX_IDLE_S = 30 * DAY;
@@ -108,19 +111,19 @@ export class StatCache {
     data: Buffer,
     /** Which file `data` was read from (see fileVersion): when it is still in place, a save need not read it again. */
     private readonly version: string,
+    layout: Layout | undefined,
   ) {
     this.data = data;
     this.text = data.toString('latin1');
-    const layout = layoutOf(data);
     this.end = layout?.end ?? HEADER;
     for (const off of layout?.listings ?? []) this.listings.set(this.text.slice(off, off + STAMP), off);
   }
 
   /** Loads the cache file (a missing or corrupt one gives an empty cache). */
   static async open(file: string | undefined): Promise<StatCache> {
-    if (file === undefined) return new StatCache(file, Buffer.alloc(0), '');
-    const { data, version } = readCacheFile(file);
-    return new StatCache(file, data, version);
+    if (file === undefined) return new StatCache(file, Buffer.alloc(0), '', undefined);
+    const { data, version, layout } = readCacheFile(file);
+    return new StatCache(file, data, version, layout);
   }
 
   /** Number of trusted file entries. */
@@ -159,8 +162,8 @@ export class StatCache {
     const off = this.listings.get(key);
     if (off === undefined) return this.addedListings.get(key);
     this.used(off);
-    const count = this.data.readUInt32LE(off + 44);
-    const bytes = this.data.readUInt32LE(off + 48);
+    const count = this.data.readUInt32LE(off + COUNT_AT);
+    const bytes = this.data.readUInt32LE(off + NAMES_BYTES_AT);
     const at = off + LISTING_HEAD;
     // each name is followed by NUL
     const names = count === 0 ? [] : this.data.toString('utf8', at, at + bytes - 1).split('\0');
@@ -290,22 +293,29 @@ function usedAtText(seconds: number): string {
   return b.toString('latin1');
 }
 
-/** Where a cache file's parts are: its file records end at `end`, its listings start at the offsets given; undefined when it is not a well-formed cache file. */
-function layoutOf(data: Buffer): { end: number; listings: number[] } | undefined {
+/** Where a cache file's parts are: its file records end at `end`, its listings start at the offsets given. */
+interface Layout {
+  end: number;
+  listings: number[];
+}
+
+/** The layout of a cache file; undefined when it is not a well-formed one. */
+function layoutOf(data: Buffer): Layout | undefined {
   if (data.length < HEADER + TRAILER || !data.subarray(0, 8).equals(MAGIC)) return undefined;
   const end = HEADER + data.readUInt32LE(8) * RECORD;
   const stop = end + data.readUInt32LE(12);
   if (stop + TRAILER !== data.length) return undefined;
   const listings: number[] = [];
-  for (let off = end; off < stop; off += LISTING_HEAD + data.readUInt32LE(off + 48) + data.readUInt32LE(off + 44)) {
+  let off = end;
+  for (; off < stop; off = listingEnd(data, off)) {
     if (off + LISTING_HEAD > stop) return undefined;
     listings.push(off);
   }
-  return listings.length === 0 || listingEnd(data, listings[listings.length - 1] as number) === stop ? { end, listings } : undefined;
+  return off === stop ? { end, listings } : undefined;
 }
 
 function listingEnd(data: Buffer, off: number): number {
-  return off + LISTING_HEAD + data.readUInt32LE(off + 48) + data.readUInt32LE(off + 44);
+  return off + LISTING_HEAD + data.readUInt32LE(off + NAMES_BYTES_AT) + data.readUInt32LE(off + COUNT_AT);
 }
 
 /** The listings as the listing part of a cache file, marked as used at `used` (usedAtText). */
@@ -314,8 +324,8 @@ function encodeListings(listings: ReadonlyMap<string, DirListing>, used: string)
   listings.forEach((listing, key) => {
     const names = Buffer.from(listing.names.map((n) => `${n}\0`).join(''), 'utf8');
     const head = Buffer.from(`${key}${used}\0\0\0\0\0\0\0\0`, 'latin1');
-    head.writeUInt32LE(listing.names.length, 44);
-    head.writeUInt32LE(names.length, 48);
+    head.writeUInt32LE(listing.names.length, COUNT_AT);
+    head.writeUInt32LE(names.length, NAMES_BYTES_AT);
     parts.push(head, names, Buffer.from(listing.types, 'latin1'));
   });
   return Buffer.concat(parts);
@@ -427,12 +437,13 @@ function newer(a: Buffer, ao: number, b: Buffer, bo: number): boolean {
  * fileVersion. Read with synchronous calls: a few of them, far cheaper than
  * the round trips of a promise-based read in chunks.
  */
-function readCacheFile(file: string): { data: Buffer; version: string } {
+function readCacheFile(file: string): { data: Buffer; version: string; layout?: Layout } {
+  const empty = { data: Buffer.alloc(0), version: '' };
   let fd: number;
   try {
     fd = openSync(file, 'r');
   } catch {
-    return { data: Buffer.alloc(0), version: '' };
+    return empty;
   }
   let data: Buffer;
   let version: string;
@@ -440,16 +451,14 @@ function readCacheFile(file: string): { data: Buffer; version: string } {
     version = versionOf(fstatSync(fd));
     data = readFileSync(fd);
   } catch {
-    return { data: Buffer.alloc(0), version: '' };
+    return empty;
   } finally {
     closeSync(fd);
   }
-  const intact = (): boolean => {
-    if (!layoutOf(data)) return false;
-    const body = data.subarray(0, data.length - TRAILER);
-    return createHash('sha256').update(body).digest().equals(data.subarray(body.length));
-  };
-  return { data: intact() ? data : Buffer.alloc(0), version };
+  const layout = layoutOf(data);
+  const body = data.subarray(0, data.length - TRAILER);
+  const intact = layout !== undefined && createHash('sha256').update(body).digest().equals(data.subarray(body.length));
+  return intact ? { data, version, layout } : { data: Buffer.alloc(0), version };
 }
 
 /** Which file is at `path` now: its identity and last change ('' when there is none). */
