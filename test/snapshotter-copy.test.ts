@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { lstat, readFile, stat } from 'node:fs/promises';
+import { lstat, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildBusyboxBase, fixture, mustRun, tempDir, tsbuild } from './helpers/tsbuild.ts';
@@ -40,5 +40,72 @@ describe('builds with the copy snapshotter', () => {
     const runLayer = listings.find((entries) => entries.includes('bin/.wh.vi'));
     assert.deepEqual(runLayer?.sort(), ['bin/', 'bin/.wh.vi', 'data/', 'data/note']);
     for (const entries of listings) assert.ok(!entries.some((e) => e.startsWith('etc/')), entries.join(' '));
+  });
+});
+
+/**
+ * Where overlayfs cannot be mounted — here a root that is itself on an
+ * overlay, as inside many containers — the default snapshotter finds out at
+ * the first failed mount and builds with copies instead, saying so.
+ */
+describe('falling back to copies where overlayfs cannot be mounted', () => {
+  let work: { path: string; cleanup: () => Promise<void> };
+  let onOverlay: string;
+
+  before(async () => {
+    work = await tempDir();
+    const parts = ['lower', 'upper', 'work', 'merged'].map((n) => join(work.path, n));
+    for (const dir of parts) await mkdir(dir);
+    const [lower, upper, workDir, merged] = parts as [string, string, string, string];
+    await mustRun('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${workDir}`, merged]);
+    onOverlay = merged;
+  });
+  after(async () => {
+    await mustRun('umount', [onOverlay]);
+    await work.cleanup();
+  });
+
+  it('builds the image with copies and says why', async () => {
+    const root = join(onOverlay, 'root');
+    await buildBusyboxBase(root, work.path, 'tsbuild.test/busybox:1.35');
+    const out = join(work.path, 'out');
+    const r = await tsbuild(root, ['build', '--progress=plain', '-o', `type=local,dest=${out}`, fixture('skeleton')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /overlayfs cannot be mounted here \(.+\): using copies for snapshots/);
+    assert.equal(await readFile(join(out, 'app/greeting.txt'), 'utf8'), 'hello world from /app in production\n');
+    await assert.rejects(lstat(join(out, 'bin/vi')), { code: 'ENOENT' });
+    const mounts = await readFile('/proc/self/mountinfo', 'utf8');
+    assert.ok(!mounts.includes(`${root}/`), 'nothing left mounted in the root');
+  });
+
+  /**
+   * overlayfs refuses the 0:0 devices of whiteouts (and, before Linux 6.7,
+   * opaque xattrs) on it: diff dirs there hold `.wh.` marker files instead,
+   * both those a step writes and those unpacked from a base image's blobs.
+   */
+  it('stacks a base image whose layers delete a file and replace a directory', async () => {
+    const root = join(onOverlay, 'root');
+    await buildBusyboxBase(root, work.path, 'tsbuild.test/busybox:1.35');
+    const base = join(work.path, 'deleting-base');
+    await mkdir(base);
+    await writeFile(
+      join(base, 'Dockerfile'),
+      [
+        'FROM tsbuild.test/busybox:1.35',
+        'RUN mkdir -p /opt/d && echo old > /opt/d/old && echo gone > /opt/gone',
+        'RUN mkdir /opt/d.new && echo new > /opt/d.new/new && rm -r /opt/d /opt/gone && mv /opt/d.new /opt/d',
+        '',
+      ].join('\n'),
+    );
+    const built = await tsbuild(root, ['build', '-t', 'tsbuild.test/deleting:1', base]);
+    assert.equal(built.code, 0, built.stderr);
+    // a base image's layers are unpacked from their blobs into diff dirs of their own
+    const app = join(work.path, 'on-deleting-base');
+    await mkdir(app);
+    await writeFile(join(app, 'Dockerfile'), 'FROM tsbuild.test/deleting:1\nRUN ls -A /opt /opt/d > /listing\n');
+    const out = join(work.path, 'out-deleting');
+    const r = await tsbuild(root, ['build', '-o', `type=local,dest=${out}`, app]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await readFile(join(out, 'listing'), 'utf8'), '/opt:\nd\n\n/opt/d:\nnew\n');
   });
 });

@@ -8,17 +8,17 @@ import {
   mkdirSync,
   readdirSync,
   readlinkSync,
+  realpathSync,
   rmSync,
   symlinkSync,
   type Stats,
 } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { makeNode, readXattrsTree, writeXattrs } from '../image/fs-tools.ts';
+import { readXattrsTree } from '../image/fs-tools.ts';
+import { deletedBy, isMarker, isWhiteoutDevice, OPAQUE_MARKER, OPAQUE_XATTR, WHITEOUT_PREFIX, WhiteoutWriter } from '../image/whiteouts.ts';
 import type { DiffDirs, Lower } from './diff-dirs.ts';
 import type { ActiveSnapshot, PrepareOptions, Snapshotter, ViewSnapshot } from './snapshotter.ts';
-
-const OPAQUE = 'trusted.overlay.opaque';
 
 /** What a path looked like before the step: enough to tell whether the step touched it. */
 interface Seen {
@@ -33,7 +33,9 @@ interface Seen {
  * full copy of its layers, and its diff dir is computed afterwards by
  * comparing the tree with what it was before — in the same overlay format
  * (0:0 char devices for deletions, opaque dirs by xattr) the overlay
- * snapshotter leaves, so both share `snapshots/`. Slower: every step copies
+ * snapshotter leaves, so both share `snapshots/`, or in the marker form
+ * where the file system refuses that (image/whiteouts.ts; on a root on
+ * overlayfs, the commonest reason to use copies). Slower: every step copies
  * its whole rootfs.
  */
 export class CopySnapshotter implements Snapshotter {
@@ -91,17 +93,32 @@ export class CopySnapshotter implements Snapshotter {
   }
 }
 
-/** Applies an overlay-format diff dir onto a tree, as overlayfs would show it stacked. */
-async function applyDiff(diff: string, target: string): Promise<void> {
+/** Applies a diff dir (either form of whiteouts) onto a tree, as overlayfs would show it stacked. */
+async function applyDiff(link: string, target: string): Promise<void> {
+  // getfattr does not follow the `l/` symlink it is given
+  const diff = realpathSync(link);
   const xattrs = await readXattrsTree(diff);
-  const opaque = (path: string): boolean => xattrs.get(path)?.get(OPAQUE)?.toString() === 'y';
+  const opaque = (path: string): boolean => {
+    if (xattrs.get(path)?.get(OPAQUE_XATTR)?.toString() === 'y') return true;
+    const marker = lstatSync(join(path, OPAQUE_MARKER), { throwIfNoEntry: false });
+    return marker !== undefined && isMarker(marker);
+  };
   const walk = (from: string, to: string): void => {
     for (const name of readdirSync(from)) {
       const src = join(from, name);
-      const dest = join(to, name);
       const st = lstatSync(src);
+      if (name.startsWith(WHITEOUT_PREFIX) && isMarker(st)) {
+        // an opaque marker is read with its directory, by opaque()
+        if (name === OPAQUE_MARKER) continue;
+        const deleted = deletedBy(name);
+        if (deleted !== undefined) {
+          rmSync(join(to, deleted), { recursive: true, force: true });
+          continue;
+        }
+      }
+      const dest = join(to, name);
       const existing = lstatSync(dest, { throwIfNoEntry: false });
-      if (st.isCharacterDevice() && st.rdev === 0) {
+      if (isWhiteoutDevice(st)) {
         if (existing) rmSync(dest, { recursive: true, force: true });
         continue;
       }
@@ -141,11 +158,16 @@ function scan(root: string): Map<string, Seen> {
 
 /**
  * Writes into `upper` what changed in `root` since `before`: new and changed
- * entries (with their parents), deleted ones as 0:0 char devices, and
- * directories replaced by new ones (another inode) as opaque.
+ * entries (with their parents), deleted ones as whiteouts, and directories
+ * replaced by new ones (another inode) as opaque. What a replaced entry had
+ * below it needs no whiteouts: the new entry hides it all.
  */
 async function writeDiff(root: string, before: Map<string, Seen>, upper: string): Promise<void> {
+  const whiteouts = new WhiteoutWriter(upper);
   const opaqueDirs: string[] = [];
+  const present = new Set<string>();
+  /** Entries replaced by new ones (the topmost of each new subtree). */
+  const replacedPaths = new Set<string>();
   const ensureParents = (path: string): void => {
     const parts = path.split('/');
     for (let i = 1; i < parts.length; i++) {
@@ -157,10 +179,12 @@ async function writeDiff(root: string, before: Map<string, Seen>, upper: string)
   const walk = (rel: string, wholeTree: boolean): void => {
     for (const name of readdirSync(join(root, rel))) {
       const path = rel === '' ? name : `${rel}/${name}`;
+      present.add(path);
       const st = lstatSync(join(root, path));
       const old = before.get(path);
-      const replaced = old !== undefined && (old.ino !== st.ino || old.isDir !== st.isDirectory());
+      const replaced = !wholeTree && old !== undefined && (old.ino !== st.ino || old.isDir !== st.isDirectory());
       const changed = wholeTree || old === undefined || replaced || old.ctimeMs !== st.ctimeMs;
+      if (replaced) replacedPaths.add(path);
       if (changed) {
         ensureParents(path);
         const dest = join(upper, path);
@@ -171,12 +195,17 @@ async function writeDiff(root: string, before: Map<string, Seen>, upper: string)
     }
   };
   walk('', false);
-  const deleted = new Set([...before.keys()].filter((p) => !lstatSync(join(root, p), { throwIfNoEntry: false })));
-  for (const path of deleted) {
-    const parent = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
-    if (parent !== '' && deleted.has(parent)) continue;
+  const hidden = (path: string): boolean => {
+    for (let slash = path.lastIndexOf('/'); slash > 0; slash = path.lastIndexOf('/', slash - 1)) {
+      const ancestor = path.slice(0, slash);
+      if (replacedPaths.has(ancestor) || !present.has(ancestor)) return true;
+    }
+    return false;
+  };
+  for (const path of before.keys()) {
+    if (present.has(path) || hidden(path)) continue;
     ensureParents(path);
-    await makeNode(join(upper, path), 'char', 0, 0);
+    await whiteouts.whiteout(join(upper, path));
   }
-  await writeXattrs(opaqueDirs.map((path) => ({ path, name: OPAQUE, value: Buffer.from('y') })));
+  await whiteouts.opaque(opaqueDirs);
 }

@@ -21,8 +21,24 @@ export interface Lower {
 }
 
 /**
- * The diff dirs: one overlay-format dir per layer (whiteouts as 0:0 char
- * devices, opaque dirs by xattr) under `snapshots/<id>`.
+ * The diff dirs: one dir per layer under `snapshots/<id>`, holding the
+ * layer's new and changed entries with their attributes, and its deletions
+ * in either of two forms (see image/whiteouts.ts), even mixed in one dir:
+ *
+ * - overlay form: a deleted `NAME` is a 0:0 character device `NAME`, and a
+ *   directory that hides what lower layers have in it (opaque) carries the
+ *   xattr `trusted.overlay.opaque=y`;
+ * - marker form, written only where the file system refuses the overlay
+ *   form (overlayfs, where a root inside a container often lives): an empty
+ *   regular file with mode 0 named `.wh.NAME` beside where `NAME` was, and
+ *   `.wh..wh..opq` inside an opaque directory. The `.wh.` prefix is reserved
+ *   by the OCI image spec: an entry so named that is not such a marker is
+ *   refused by layer-tar.ts.
+ *
+ * Both forms give the same layer tar (layer-tar.ts) and the same stacked
+ * tree (copy-snapshotter.ts). The overlay snapshotter mounts the dirs as
+ * they are, so it understands only the overlay form: it is never used where
+ * markers get written, as overlayfs cannot be mounted on such a root.
  *
  * A layer unpacked from a blob has its diffId's hex as id: a diff dir's
  * contents do not depend on its parents, so one dir serves every chain that

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BlobStore } from '../image/blob-store.ts';
-import { DiffDirs, type Lower } from './diff-dirs.ts';
+import type { Lower } from './diff-dirs.ts';
 import { OverlaySnapshotter } from './snapshotter.ts';
+import { diffStore } from '../../test/helpers/diff-store.ts';
 
 describe('overlay snapshots over long layer chains', () => {
   let root: string;
@@ -16,13 +16,7 @@ describe('overlay snapshots over long layer chains', () => {
 
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'tsbuild-snap-'));
-    let n = 0;
-    const scratch = async (): Promise<string> => {
-      const dir = join(root, 'scratch', String(++n));
-      await mkdir(dir, { recursive: true });
-      return dir;
-    };
-    const diffs = new DiffDirs(root, new BlobStore(join(root, 'blobs')), scratch);
+    const { diffs, scratch } = diffStore(root);
     snapshotter = new OverlaySnapshotter(diffs, scratch);
     for (let i = 0; i < LAYERS; i++) {
       const d = await diffs.create();

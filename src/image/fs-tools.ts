@@ -8,9 +8,37 @@
  *   keyed by absolute path.
  * - `writeXattrs(list)`: sets them all in one `setfattr --restore` run.
  * - `makeNode(path, kind, major, minor)`: one `mknod`.
+ *
+ * The writes fail with a `ToolError` whose `errno` tells a file system that
+ * refuses the operation (`EPERM`, `EOPNOTSUPP`, `EINVAL`) from other
+ * failures: they run in the C locale, so the tool's message ends with
+ * strerror's English text, which is mapped back.
  */
 import { UserError } from '../errors.ts';
 import { hostCommand } from '../host-commands.ts';
+
+/** A failed write; `errno` is the error the tool reported, when it is one of ERRNO_TEXT's. */
+export class ToolError extends UserError {
+  constructor(
+    message: string,
+    readonly errno: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/** strerror's text (glibc, C locale) → errno name, for the errors callers tell apart. */
+const ERRNO_TEXT = new Map([
+  ['Operation not permitted', 'EPERM'],
+  ['Operation not supported', 'EOPNOTSUPP'],
+  ['Invalid argument', 'EINVAL'],
+]);
+
+/** The errno named by the first `tool: path: message` line of `stderr`, when it is known. */
+function errnoOf(stderr: string): string | undefined {
+  const line = stderr.split('\n')[0] ?? '';
+  return ERRNO_TEXT.get(line.slice(line.lastIndexOf(': ') + 2));
+}
 
 export type XattrTree = Map<string, Map<string, Buffer>>;
 
@@ -25,10 +53,15 @@ function notInstalled(cmd: string): UserError {
   return new UserError(`${cmd} is not installed (apt-get install -y ${cmd === 'mknod' ? 'coreutils' : 'attr'})`);
 }
 
-/** Runs a tool through host-commands.ts, with an install hint when it is missing. */
-async function run(cmd: string, args: string[], input?: Buffer): Promise<RunResult> {
-  const r = await hostCommand(cmd, args, input !== undefined ? { input } : {});
-  if (r.missing) throw notInstalled(cmd);
+/**
+ * Runs a tool through host-commands.ts, with an install hint when it is
+ * missing; `cLocale` runs it through `env LC_ALL=C`, for a message errnoOf
+ * can read (env exits 127 when the tool is missing).
+ */
+async function run(cmd: string, args: string[], opts: { input?: Buffer; cLocale?: boolean } = {}): Promise<RunResult> {
+  const io = opts.input !== undefined ? { input: opts.input } : {};
+  const r = opts.cLocale ? await hostCommand('env', ['LC_ALL=C', cmd, ...args], io) : await hostCommand(cmd, args, io);
+  if (r.missing || (opts.cLocale && r.code === 127)) throw notInstalled(cmd);
   return { stdout: r.stdout, stderr: r.stderr.trim(), code: r.code };
 }
 
@@ -95,8 +128,8 @@ export async function writeXattrs(list: readonly XattrWrite[]): Promise<void> {
     for (const x of xs) lines.push(`${x.name}=0x${x.value.toString('hex')}`);
     lines.push('');
   }
-  const r = await run('setfattr', ['--no-dereference', '--restore=-'], Buffer.from(lines.join('\n') + '\n', 'utf8'));
-  if (r.code !== 0) throw new UserError(`setting extended attributes failed: ${r.stderr.split('\n')[0] ?? ''}`);
+  const r = await run('setfattr', ['--no-dereference', '--restore=-'], { input: Buffer.from(lines.join('\n') + '\n', 'utf8'), cLocale: true });
+  if (r.code !== 0) throw new ToolError(`setting extended attributes failed: ${r.stderr.split('\n')[0] ?? ''}`, errnoOf(r.stderr));
 }
 
 /** Creates a device node or FIFO with mode 0 (the caller sets attributes afterwards). */
@@ -105,6 +138,6 @@ export async function makeNode(path: string, kind: 'char' | 'block' | 'fifo', ma
     kind === 'fifo'
       ? ['-m', '0', '--', path, 'p']
       : ['-m', '0', '--', path, kind === 'char' ? 'c' : 'b', String(major), String(minor)];
-  const r = await run('mknod', args);
-  if (r.code !== 0) throw new UserError(`mknod ${path} failed: ${r.stderr}`);
+  const r = await run('mknod', args, { cLocale: true });
+  if (r.code !== 0) throw new ToolError(`mknod ${path} failed: ${r.stderr}`, errnoOf(r.stderr));
 }

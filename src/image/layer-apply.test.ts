@@ -10,6 +10,7 @@ import * as tarStream from 'tar-stream';
 import { UserError } from '../errors.ts';
 import { BlobStore } from './blob-store.ts';
 import { applyLayer } from './layer-apply.ts';
+import { layerTar } from './layer-tar.ts';
 import { writeLayer } from './layer-writer.ts';
 import type { Layer } from './oci.ts';
 import { ensureTool, Mounts, NET_BIND_CAP_HEX, sh, snapshotTree } from './test-support.ts';
@@ -145,6 +146,78 @@ describe('whiteouts', () => {
     ]);
     await applyLayer(Readable.from([tar]), tree, { whiteouts: 'extract' });
     assert.deepEqual(sh(`cd '${tree}' && find . | sort`).trim().split('\n'), ['.', './d', './d/new']);
+  });
+});
+
+/**
+ * Overlay mode onto file systems that refuse the overlay form: overlayfs
+ * refuses 0:0 devices, ramfs every xattr. The diff dir holds markers for
+ * what was refused, and gives back the same layer.
+ */
+describe('overlay mode where the file system refuses the overlay form', () => {
+  let layer: Layer;
+  const ramfs: string[] = [];
+
+  before(async () => {
+    const src = await freshDir();
+    sh(`cd '${src}' && echo b > b && mkdir -p d && echo z > d/z && mknod a c 0 0 && setfattr -n trusted.overlay.opaque -v y d`);
+    layer = await writeLayer(src, store);
+  });
+  after(() => {
+    for (const dir of ramfs) sh(`umount '${dir}'`);
+  });
+
+  async function dirOn(fs: 'tmpdir' | 'overlayfs' | 'ramfs'): Promise<string> {
+    const dir = await freshDir();
+    if (fs === 'overlayfs') mounts.overlay([await freshDir()], dir, { upper: await freshDir(), work: await freshDir() });
+    if (fs === 'ramfs') {
+      sh(`mount -t ramfs ramfs '${dir}'`);
+      ramfs.push(dir);
+    }
+    return dir;
+  }
+
+  /** The layer tar of a diff dir, all its times set alike first. */
+  async function retarred(dir: string): Promise<Buffer> {
+    sh(`find '${dir}' -exec touch -h -d '2020-01-01 00:00:00' {} +`);
+    const chunks: Buffer[] = [];
+    for await (const c of layerTar(dir)) chunks.push(c);
+    return Buffer.concat(chunks);
+  }
+
+  const isMarker = (path: string): boolean => {
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    return st !== undefined && st.isFile() && st.size === 0 && (st.mode & 0o7777) === 0;
+  };
+
+  test('markers just where the overlay form is refused, and the same layer back', async () => {
+    const tars = new Map<string, Buffer>();
+    for (const fs of ['tmpdir', 'overlayfs', 'ramfs'] as const) {
+      const dir = await dirOn(fs);
+      await applyLayer(blob(layer), dir, { whiteouts: 'overlay', expectDiffId: layer.diffId });
+      assert.equal(isMarker(join(dir, '.wh.a')), fs === 'overlayfs', `${fs}: whiteout marker`);
+      assert.equal(lstatSync(join(dir, 'a'), { throwIfNoEntry: false })?.isCharacterDevice() ?? false, fs !== 'overlayfs', `${fs}: whiteout device`);
+      assert.equal(isMarker(join(dir, 'd/.wh..wh..opq')), fs === 'ramfs', `${fs}: opaque marker`);
+      tars.set(fs, await retarred(dir));
+    }
+    assert.ok(tars.get('overlayfs')?.equals(tars.get('tmpdir') as Buffer), 'overlayfs gives the tmpdir bytes');
+    assert.ok(tars.get('ramfs')?.equals(tars.get('tmpdir') as Buffer), 'ramfs gives the tmpdir bytes');
+  });
+
+  test('an entry replacing an earlier whiteout of the same layer removes its marker', async () => {
+    const dir = await dirOn('ramfs');
+    const over = await dirOn('overlayfs');
+    const tar = await packTar([
+      { header: { name: '.wh.x', mode: 0 }, body: '' },
+      { header: { name: 'x/', type: 'directory', mode: 0o755 } },
+      { header: { name: 'x/new', mode: 0o644 }, body: 'new' },
+      { header: { name: '.wh.y', mode: 0 }, body: '' },
+      { header: { name: 'y', mode: 0o644 }, body: 'y' },
+    ]);
+    for (const target of [dir, over]) await applyLayer(Readable.from([tar]), target, { whiteouts: 'overlay' });
+    assert.deepEqual(sh(`cd '${over}' && find . | sort`).trim().split('\n'), ['.', './x', './x/new', './y']);
+    assert.match(sh(`getfattr -n trusted.overlay.opaque '${over}/x'`), /trusted\.overlay\.opaque="y"/, 'a directory over a whiteout is opaque');
+    assert.deepEqual(sh(`cd '${dir}' && find . | sort`).trim().split('\n'), ['.', './x', './x/.wh..wh..opq', './x/new', './y']);
   });
 });
 

@@ -5,10 +5,12 @@
  *
  * `applyLayer(source, targetDir, { whiteouts, expectDiffId, scope })`:
  *
- * - `whiteouts: 'overlay'` — `targetDir` is an empty dir that will be an
- *   overlayfs lower dir holding exactly this layer. OCI whiteouts become
- *   overlay ones: `.wh.X` → a 0:0 char device `X`; `.wh..wh..opq` → the
- *   `trusted.overlay.opaque=y` xattr on its directory.
+ * - `whiteouts: 'overlay'` — `targetDir` is an empty dir that will be a
+ *   diff dir (executor/diff-dirs.ts) holding exactly this layer. OCI
+ *   whiteouts become overlay ones: `.wh.X` → a 0:0 char device `X`;
+ *   `.wh..wh..opq` → the `trusted.overlay.opaque=y` xattr on its directory;
+ *   where the file system refuses those, they stay marker files (mode 0,
+ *   see whiteouts.ts).
  * - `whiteouts: 'extract'` — `targetDir` is an existing tree (e.g. for
  *   `ADD archive.tar /dest`, or flattening layers). `.wh.X` deletes `X` and an
  *   opaque marker empties its directory, except for what this same layer
@@ -57,6 +59,7 @@ import { decompressed } from './decompress.ts';
 import { makeNode, writeXattrs, type XattrWrite } from './fs-tools.ts';
 import type { Digest } from './oci.ts';
 import { readTar, type TarHeader } from './tar-format.ts';
+import { deletedBy, markerPath, OPAQUE_MARKER, WHITEOUT_PREFIX, WhiteoutWriter } from './whiteouts.ts';
 
 export interface ApplyLayerOptions {
   whiteouts: 'overlay' | 'extract';
@@ -69,9 +72,6 @@ export interface ApplyLayerOptions {
   /** When given, the computed diffId must equal it. */
   expectDiffId?: Digest;
 }
-
-const WHITEOUT_PREFIX = '.wh.';
-const OPAQUE_MARKER = '.wh..wh..opq';
 
 export async function applyLayer(
   source: NodeJS.ReadableStream,
@@ -156,19 +156,23 @@ class Applier {
   private readonly dirs = new Set<string>(['']);
   /** Paths this layer wrote, plus their ancestors: whiteouts must not touch them. */
   private readonly written = new Set<string>(['']);
-  /** Overlay mode: whiteout devices this layer made. */
+  /** Overlay mode: whiteouts (devices or markers) this layer made. */
   private readonly whiteoutsMade = new Set<string>();
   private readonly opaqueDirs = new Set<string>();
   private xattrs: (XattrWrite & { rel: string })[] = [];
   /** Directory mtimes, set last because writing children changes them. */
   private readonly dirTimes = new Map<string, number>();
+  /** Overlay mode: writes whiteouts in the form the file system takes. */
+  private readonly whiteouts: WhiteoutWriter | undefined;
 
   constructor(
     private readonly root: string,
     /** Where the archive's own root is, relative to `root`. */
     private readonly base: readonly string[],
     private readonly mode: 'overlay' | 'extract',
-  ) {}
+  ) {
+    this.whiteouts = mode === 'overlay' ? new WhiteoutWriter(root) : undefined;
+  }
 
   private abs(rel: string): string {
     return rel === '' ? this.root : join(this.root, rel);
@@ -193,6 +197,7 @@ class Applier {
     } else {
       const replacedWhiteout = this.whiteoutsMade.delete(rel);
       if (existing) this.remove(rel);
+      if (replacedWhiteout) rmSync(markerPath(abs), { force: true });
       await this.create(h, rel, abs, body);
       if (h.type === 'directory' && replacedWhiteout) this.opaqueDirs.add(rel);
     }
@@ -254,7 +259,7 @@ class Applier {
   private remove(rel: string): void {
     rmSync(this.abs(rel), { recursive: true, force: true });
     const below = rel + '/';
-    for (const set of [this.dirs, this.written, this.whiteoutsMade]) {
+    for (const set of [this.dirs, this.written, this.whiteoutsMade, this.opaqueDirs]) {
       for (const p of set) if (p === rel || p.startsWith(below)) set.delete(p);
     }
     for (const p of this.dirTimes.keys()) if (p === rel || p.startsWith(below)) this.dirTimes.delete(p);
@@ -263,10 +268,8 @@ class Applier {
 
   private async whiteout(parentRel: string, name: string, entryName: string): Promise<void> {
     if (name === OPAQUE_MARKER) return this.opaque(parentRel);
-    const target = name.slice(WHITEOUT_PREFIX.length);
-    if (target === '' || target === '.' || target === '..' || target.startsWith(WHITEOUT_PREFIX)) {
-      throw new UserError(`layer entry ${JSON.stringify(entryName)} is not a valid whiteout`);
-    }
+    const target = deletedBy(name);
+    if (target === undefined) throw new UserError(`layer entry ${JSON.stringify(entryName)} is not a valid whiteout`);
     const rel = parentRel === '' ? target : `${parentRel}/${target}`;
     const existing = lstatOrUndefined(this.abs(rel));
     if (this.written.has(rel)) {
@@ -278,7 +281,7 @@ class Applier {
       return;
     }
     if (existing) this.remove(rel);
-    await makeNode(this.abs(rel), 'char', 0, 0);
+    await this.whiteouts?.whiteout(this.abs(rel));
     this.whiteoutsMade.add(rel);
   }
 
@@ -351,8 +354,8 @@ class Applier {
 
   /** The deferred work: xattrs (after every chown) and directory mtimes (after every child). */
   async finish(): Promise<void> {
-    const opaque = [...this.opaqueDirs].map((rel) => ({ path: this.abs(rel), name: 'trusted.overlay.opaque', value: Buffer.from('y') }));
-    await writeXattrs([...this.xattrs, ...opaque]);
+    await writeXattrs(this.xattrs);
+    await this.whiteouts?.opaque([...this.opaqueDirs].map((rel) => this.abs(rel)));
     for (const [rel, mtime] of this.dirTimes) lutimesSync(this.abs(rel), mtime, mtime);
   }
 }

@@ -7,10 +7,14 @@
  * (clamped to `sourceDateEpoch` when given). The root of `diffDir` itself is
  * not recorded.
  *
- * Overlay upper-dir conventions are translated to OCI ones:
- * - a 0:0 character device `X` becomes an empty file `.wh.X`;
- * - a directory with `trusted.overlay.opaque=y` gets a `DIR/.wh..wh..opq`
- *   entry right after its own entry;
+ * Diff-dir conventions (executor/diff-dirs.ts) are translated to OCI ones,
+ * giving the same bytes whichever form (image/whiteouts.ts) the dir holds:
+ * - a 0:0 character device `X`, or a marker file `.wh.X`, becomes an empty
+ *   file `.wh.X`;
+ * - a directory with `trusted.overlay.opaque=y`, or holding a marker file
+ *   `.wh..wh..opq`, gets one `DIR/.wh..wh..opq` entry right after its own
+ *   entry (with the directory's mtime);
+ * - any other name starting with `.wh.` is refused (the prefix is reserved);
  * - a file seen twice (same dev+ino) is a hardlink to its first path;
  * - sockets are dropped; `security.capability` and `user.*` xattrs are kept,
  *   `trusted.overlay.*` never leaks out.
@@ -32,14 +36,13 @@ import { resolve } from 'node:path';
 import { UserError } from '../errors.ts';
 import { readXattrsTree, type XattrTree } from './fs-tools.ts';
 import { BLOCK, END_OF_ARCHIVE, encodeHeader, writeUstarHeader, type TarHeader } from './tar-format.ts';
+import { deletedBy, isMarker, isWhiteoutDevice, OPAQUE_MARKER, OPAQUE_XATTR, WHITEOUT_PREFIX } from './whiteouts.ts';
 
 export interface LayerTarOptions {
   /** Clamp every mtime to this many seconds since the epoch (SOURCE_DATE_EPOCH). */
   sourceDateEpoch?: number;
 }
 
-const WHITEOUT_PREFIX = '.wh.';
-const OPAQUE_MARKER = '.wh..wh..opq';
 /** Bytes per emitted chunk: equal to the gzip block size, so blocks need no copying. */
 const CHUNK = 1024 * 1024;
 /**
@@ -52,7 +55,8 @@ const SMALL_FILE = 256 * 1024;
 /** Entries walked between looks at whether `getfattr` is done. */
 const SLICE = 256;
 
-type Kind = 'dir' | 'file' | 'symlink' | 'fifo' | 'char' | 'block' | 'whiteout';
+/** `opaque`: a directory's marker file, standing for the directory (its `abs` and `st`). */
+type Kind = 'dir' | 'file' | 'symlink' | 'fifo' | 'char' | 'block' | 'whiteout' | 'opaque';
 
 /** The lstat fields a tar entry needs (kept instead of whole Stats objects: many entries may wait). */
 interface Meta {
@@ -84,7 +88,7 @@ export async function* layerTar(diffDir: string, opts: LayerTarOptions = {}): As
   let listed = false;
   // Also keeps a rejection from going unhandled if the walk throws first; the await below takes it.
   void xattrsPending.then(() => (listed = true), () => (listed = true));
-  const entries = walk(root, '');
+  const entries = walk(root, '', meta(rootStat));
   const ahead: Entry[] = [];
   let budget = AHEAD_BYTES;
   let walked = false;
@@ -150,26 +154,40 @@ function byNameBytes(a: { key: string }, b: { key: string }): number {
 
 const HIGH = /[\ud800-\uffff]/;
 
-/** The entries under `abs` in tar order: sorted by tar name, each directory followed by its contents. */
-function* walk(abs: string, rel: string): Generator<Entry> {
+/**
+ * The entries under the directory `abs` (whose own metadata is `dir`) in tar
+ * order: its opaque marker first, then sorted by tar name, each directory
+ * followed by its contents.
+ */
+function* walk(abs: string, rel: string, dir: Meta): Generator<Entry> {
   const children: (Entry & { key: string })[] = [];
+  let opaque = false;
   for (const name of readdirSync(abs)) {
     const childAbs = abs === '/' ? `/${name}` : `${abs}/${name}`;
     const st = lstatSync(childAbs);
     if (st.isSocket()) continue;
-    const whiteout = st.isCharacterDevice() && st.rdev === 0;
-    if (!whiteout && name.startsWith(WHITEOUT_PREFIX)) {
-      throw new UserError(`${childAbs}: file names starting with ${WHITEOUT_PREFIX} are reserved for whiteouts`);
+    if (isWhiteoutDevice(st)) {
+      const tarName = WHITEOUT_PREFIX + name;
+      children.push({ abs: childAbs, path: rel + tarName, kind: 'whiteout', st: meta(st), key: tarName });
+      continue;
     }
-    const tarName = whiteout ? WHITEOUT_PREFIX + name : name;
-    children.push({ abs: childAbs, path: rel + tarName, kind: whiteout ? 'whiteout' : kindOf(st), st: meta(st), key: tarName });
+    if (name.startsWith(WHITEOUT_PREFIX)) {
+      if (!isMarker(st) || (name !== OPAQUE_MARKER && deletedBy(name) === undefined)) {
+        throw new UserError(`${childAbs}: file names starting with ${WHITEOUT_PREFIX} are reserved for whiteouts`);
+      }
+      if (name === OPAQUE_MARKER) opaque = true;
+      else children.push({ abs: childAbs, path: rel + name, kind: 'whiteout', st: meta(st), key: name });
+      continue;
+    }
+    children.push({ abs: childAbs, path: rel + name, kind: kindOf(st), st: meta(st), key: name });
   }
   children.sort(byNameBytes);
+  if (opaque) yield { abs, path: rel + OPAQUE_MARKER, kind: 'opaque', st: dir };
   for (const c of children) {
     if (c.kind === 'dir') {
       c.path += '/';
       yield c;
-      yield* walk(c.abs, c.path);
+      yield* walk(c.abs, c.path, c.st);
     } else {
       yield c;
     }
@@ -253,6 +271,8 @@ class TarWriter {
 
   entry(e: Entry): void {
     if (e.kind === 'whiteout') return this.marker(e.path, e.st);
+    // once only, when the xattr made the directory opaque too
+    if (e.kind === 'opaque') return this.opaque(this.xattrs.get(e.abs)) ? undefined : this.marker(e.path, e.st);
     const all = this.overlayChecked(e.abs);
     const xattrs = keptXattrs(all);
     const h: TarHeader = { path: e.path, type: 'file', mode: e.st.mode & 0o7777, uid: e.st.uid, gid: e.st.gid, size: 0, mtime: this.mtime(e.st) };
@@ -348,7 +368,7 @@ class TarWriter {
   }
 
   private opaque(xattrs: Map<string, Buffer> | undefined): boolean {
-    return xattrs?.get('trusted.overlay.opaque')?.toString() === 'y';
+    return xattrs?.get(OPAQUE_XATTR)?.toString() === 'y';
   }
 
   /** A second path of a multiply linked inode becomes a hardlink entry (set in `h`). */
