@@ -105,7 +105,13 @@ export class OverlaySnapshotter implements Snapshotter {
     const { names, folds } = await this.lowerNames(lowers, false, dir);
     const rootfs = join(dir, 'rootfs');
     await mkdir(rootfs);
-    await mountOverlay(rootfs, names, { cwd: this.diffs.links });
+    try {
+      await mountOverlay(rootfs, names, { cwd: this.diffs.links });
+    } catch (e) {
+      for (const f of folds) await unmount(f);
+      await removeTree(dir);
+      throw e;
+    }
     let mounted = true;
     return {
       rootfs,
