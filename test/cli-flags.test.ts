@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startRegistry, type TestRegistry } from './helpers/registry.ts';
@@ -107,6 +107,13 @@ describe('tsbuild build flags', () => {
     assert.equal(debug.code, 1);
     assert.match(debug.stderr, /^error: invalid --label "=x"/);
     assert.match(debug.stderr, /\n\s+at /, '--debug adds the stack');
+  });
+
+  it('build CONTEXT builds a context whose name is also a command', async () => {
+    await cp(scratch, join(work.path, 'plan'), { recursive: true });
+    const r = await tsbuild(root, ['build', 'plan', '-q'], { cwd: work.path });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^sha256:[0-9a-f]{64}\n$/);
   });
 
   it('-t, --label, --iidfile and --metadata-file: the names, the labels over the Dockerfile, the files buildx writes', async () => {

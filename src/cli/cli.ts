@@ -27,7 +27,7 @@ import { STDIN_ARG } from './flags.ts';
 export async function main(given: string[]): Promise<void> {
   checkBooleanValues(given);
   const args = markStdin(given);
-  await yargs(args)
+  await yargs(asDefaultCommand(args))
     .scriptName('tsbuild')
     .usage('tsbuild [build] [CONTEXT] [flags]: build an image from a Dockerfile, as docker build does\n\ntsbuild <command> [flags]')
     // docker's flags include `--no-cache`, which must not mean "cache=false".
@@ -60,6 +60,20 @@ export async function main(given: string[]): Promise<void> {
     .version(false)
     .wrap(Math.min(120, process.stdout.columns || 100))
     .parseAsync();
+}
+
+/**
+ * `build` named as the first word runs as the default command when no later
+ * word names a command or asks for help (else the arguments stay as they
+ * are): yargs renders a named command's whole help text as soon as its
+ * handler starts (13 ms of every build), to print it should the command fail
+ * later, and tsbuild's failures never print it (see `fail` above).
+ */
+function asDefaultCommand(args: readonly string[]): readonly string[] {
+  if (args[0] !== 'build') return args;
+  const rest = args.slice(1);
+  const special = (a: string): boolean => Object.hasOwn(COMMANDS, a) || a === 'completion' || a === '--' || a === '--help' || /^-[^-]*h/.test(a);
+  return rest.some(special) ? args : rest;
 }
 
 /** yargs' complaint about the command line, as a one-line UserError with a way out. */
