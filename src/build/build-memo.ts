@@ -1,9 +1,10 @@
 /**
- * The fast path of a rebuild with nothing changed: what a fully cached build
+ * The fast path of a rebuild with nothing changed: what the last build
  * depended on, checked by the next build before it parses or plans anything.
  *
- * A build whose every step was a cache hit leaves a memo under
- * `cache/memo/` (one per context, Dockerfile and target). It holds:
+ * A build leaves a memo under `cache/memo/` (one per context, Dockerfile
+ * and target), whether its steps ran or were cache hits: a rebuild right
+ * after it would hit every step and give the same image. It holds:
  *
  * - `inputs`: the sha256 of the Dockerfile's text and of every option that
  *   changes the result (build args, target, platform, labels, timestamps,
@@ -26,13 +27,13 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { CacheStore } from '../cache/cache-store.ts';
-import { stampOfPath } from '../context/stat-cache.ts';
+import { changedMsOfStamp, RACY_WINDOW_MS, stampOfPath } from '../context/stat-cache.ts';
 import type { BlobStore } from '../image/blob-store.ts';
 import type { ImageStore } from '../image/image-store.ts';
 import type { Descriptor, Digest } from '../image/oci.ts';
 import { formatReference, parseReference, type Reference } from '../image/reference.ts';
 import type { Plan, SourceRoot } from '../planner/plan.ts';
-import type { ProgressEvent, ProgressSink } from '../progress/events.ts';
+import { stepLabel } from '../planner/step-label.ts';
 import { writeFileAtomic } from '../write-file-atomic.ts';
 import type { BuildOptions, BuildResult } from './build.ts';
 import type { LoadedPlan } from './load-plan.ts';
@@ -61,23 +62,9 @@ export interface MemoResult {
   config: Descriptor;
   size: number;
   layers: number;
-  /** How many steps the plan had, and those the build reported (all cached), in order. */
+  /** How many steps the plan had, and the labels of those the build reported, in order (a replay reports them all cached). */
   steps: number;
   labels: string[];
-}
-
-/** Watches a build's progress: the steps it reported cached, and whether any ran. */
-export function stepTap(sink: ProgressSink): { sink: ProgressSink; ran: boolean; labels: string[] } {
-  const tap = {
-    ran: false,
-    labels: [] as string[],
-    sink: (e: ProgressEvent): void => {
-      if (e.type === 'step-start') tap.ran = true;
-      else if (e.type === 'step-cached') tap.labels.push(e.label);
-      sink(e);
-    },
-  };
-  return tap;
 }
 
 /** Reports a memo's answer as the full build would (plan, each step cached, the image written) and names the image. */
@@ -152,36 +139,49 @@ export async function replayMemo(memo: Memo, stores: { cache: CacheStore; blobs:
 }
 
 /**
- * Records a fully cached build for the next one. `loaded` is the build's
- * plan and context (the context's entries carry the stamps it was planned
- * with). Nothing is written when a source pattern has a wildcard before its
- * last component (the dirs it scanned are not known here).
+ * Records a finished build for the next one; says whether it did. `loaded`
+ * is the build's plan and context (the context's entries carry the stamps
+ * it was planned with, so a file changed since makes the memo not match);
+ * `readStartMs` is when the build began reading the context. Nothing is
+ * written when a source pattern has a wildcard before its last component
+ * (the dirs it scanned are not known here), nor when a path it depends on
+ * had changed less than the stat cache's racy window before the build read
+ * it: a second change within the same timestamp tick would keep its stamp,
+ * and the memo would answer for content it never saw (stat-cache.ts).
  */
-export async function recordMemo(slot: MemoSlot, loaded: LoadedPlan, result: MemoResult): Promise<void> {
+export async function recordMemo(slot: MemoSlot, loaded: LoadedPlan, result: MemoResult, readStartMs: number): Promise<boolean> {
   const { plan, context } = loaded;
   // the Dockerfile changed between the memo's hash and the planning: the plan is not what the hash says
-  if (loaded.text !== slot.text) return;
-  const paths: string[] = [join(dirname(slot.dockerfile), `${basename(slot.dockerfile)}.dockerignore`), context.tree.abs('.dockerignore')];
-  const stamps: string[] = paths.map(stampOf);
-  const add = (rel: string, stamp: string): void => {
-    paths.push(context.tree.abs(rel));
-    stamps.push(stamp);
+  if (loaded.text !== slot.text) return false;
+  const paths: string[] = [];
+  const stamps: string[] = [];
+  const trustedBefore = readStartMs - RACY_WINDOW_MS;
+  let racy = false;
+  /** `stamp` (a stampKey; undefined: no such path) of `path` (absolute), planned with or read now. */
+  const add = (path: string, stamp: string | undefined): void => {
+    paths.push(path);
+    stamps.push(stamp === undefined ? '-' : hexStamp(stamp));
+    if (stamp !== undefined && changedMsOfStamp(stamp) > trustedBefore) racy = true;
   };
+  const addNow = (path: string): void => add(path, stampOfPath(path));
+  addNow(join(dirname(slot.dockerfile), `${basename(slot.dockerfile)}.dockerignore`));
+  addNow(context.tree.abs('.dockerignore'));
   for (const stage of plan.stages) {
     for (const step of stage.steps) {
       for (const sources of contextSources(step.op)) {
         for (const source of sources) {
           const parts = source.split('/').filter((p) => p !== '' && p !== '.');
           const wild = parts.findIndex((p) => /[*?[\\]/.test(p));
-          if (wild >= 0 && wild < parts.length - 1) return;
+          if (wild >= 0 && wild < parts.length - 1) return false;
           // the dirs above the source: replacing one with a link, or (for a wildcard) adding a match, changes their stamp
-          for (let i = 1; i < parts.length; i++) add(parts.slice(0, i).join('/'), stampOf(context.tree.abs(parts.slice(0, i).join('/'))));
-          if (wild >= 0) add(parts.slice(0, wild).join('/') || '.', stampOf(context.tree.abs(parts.slice(0, wild).join('/') || '.')));
+          for (let i = 1; i < parts.length; i++) addNow(context.tree.abs(parts.slice(0, i).join('/')));
+          if (wild >= 0) addNow(context.tree.abs(parts.slice(0, wild).join('/') || '.'));
         }
-        for (const e of context.entriesOf(await context.select(sources, step.location))) add(e.rel, hexStamp(e.stamp));
+        for (const e of context.entriesOf(await context.select(sources, step.location))) add(context.tree.abs(e.rel), e.stamp);
       }
     }
   }
+  if (racy) return false;
   const memo: Memo = {
     version: VERSION,
     inputs: slot.inputs,
@@ -192,6 +192,7 @@ export async function recordMemo(slot: MemoSlot, loaded: LoadedPlan, result: Mem
     ...result,
   };
   await writeFileAtomic(slot.file, JSON.stringify(memo));
+  return true;
 }
 
 function eligible(opts: BuildOptions): boolean {
@@ -230,6 +231,20 @@ function contextSources(op: Plan['stages'][number]['steps'][number]['op']): stri
   if (op.op === 'copy') return op.from.kind === 'context' && op.sources.length > 0 ? [op.sources] : [];
   if (op.op !== 'run') return [];
   return op.mounts.flatMap((m) => (m.type === 'bind' && m.from.kind === 'context' ? [[m.source === '/' ? '.' : m.source.slice(1)]] : []));
+}
+
+/**
+ * The steps a build of `plan` that hits every step reports, in order: those
+ * of the target stage and of the stages it is based on, base first. A stage
+ * only read by `COPY --from` or a mount is not visited when the steps reading
+ * it hit, so a memo made by a build that ran steps replays what the next
+ * build would have reported.
+ */
+export function cachedLabels(plan: Plan): string[] {
+  const chain: Plan['stages'] = [];
+  const byIndex = (index: number): Plan['stages'][number] | undefined => plan.stages.find((s) => s.index === index);
+  for (let s = byIndex(plan.target); s; s = s.base.kind === 'stage' ? byIndex(s.base.stage) : undefined) chain.unshift(s);
+  return chain.flatMap((stage) => stage.steps.map((_, i) => stepLabel(stage, i)));
 }
 
 /** The local names the plan resolved images by: bases, `COPY --from` and `RUN --mount=from` images. */

@@ -15,7 +15,7 @@ import type { RuntimeChoice } from '../executor/oci-runtime.ts';
 import type { ProgressEvent, ProgressSink } from '../progress/events.ts';
 import type { SecretSource } from '../executor/run-mounts.ts';
 import { humanSize } from '../progress/units.ts';
-import { finishFromMemo, lookUpMemo, recordMemo, replayMemo, stepTap, type MemoLookup } from './build-memo.ts';
+import { cachedLabels, finishFromMemo, lookUpMemo, recordMemo, replayMemo, type MemoLookup } from './build-memo.ts';
 import type { OutputSpec } from './export.ts';
 import type { NamedContext } from './named-contexts.ts';
 import type { BuildContext } from '../context/build-context.ts';
@@ -87,6 +87,8 @@ export interface BuildResult {
   layers: number;
   /** The build memo answered: nothing was parsed, planned or run. */
   replayed?: boolean;
+  /** The build left a memo: the same build again is answered by it while nothing changes. */
+  memoized?: boolean;
 }
 
 
@@ -170,7 +172,7 @@ async function buildInSession(opts: BuildOptions, session: BuildSession, transfe
     const replayed = await replayMemo(memo.memo, { cache: new CacheStore(opts.root, store), blobs: store, images });
     if (replayed) return finishFromMemo(replayed, tags, images, opts);
   }
-  const tap = stepTap(opts.progress);
+  const readStartMs = Date.now();
   const {
     BuildCache: Cache,
     BuildHistory,
@@ -248,7 +250,7 @@ async function buildInSession(opts: BuildOptions, session: BuildSession, transfe
       namedContexts,
       secrets: opts.secrets ?? new Map(),
       ssh: opts.ssh ?? new Map(),
-      progress: tap.sink,
+      progress: opts.progress,
       ...(opts.sourceDateEpoch !== undefined && { sourceDateEpoch: opts.sourceDateEpoch }),
       ...(opts.compression && { compression: opts.compression }),
       ...(opts.onAbortable && { onAbortable: opts.onAbortable }),
@@ -288,6 +290,6 @@ async function buildInSession(opts: BuildOptions, session: BuildSession, transfe
   if (transfer) await exportCaches(transfer.cacheTo, plan, cache, store, opts.progress, registry);
   const { layers } = await store.readJson<Manifest>(stored.manifest.digest);
   const size = layers.reduce((n, l) => n + l.size, 0);
-  if (memo && !tap.ran) await recordMemo(memo.slot, loaded, { ...stored, size, layers: layers.length, steps: plan.stages.reduce((n, s) => n + s.steps.length, 0), labels: tap.labels });
-  return { ...stored, names: tags.map(formatReference), size, layers: layers.length };
+  const memoized = memo !== undefined && (await recordMemo(memo.slot, loaded, { ...stored, size, layers: layers.length, steps: plan.stages.reduce((n, s) => n + s.steps.length, 0), labels: cachedLabels(plan) }, readStartMs));
+  return { ...stored, names: tags.map(formatReference), size, layers: layers.length, memoized };
 }

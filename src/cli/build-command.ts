@@ -97,9 +97,9 @@ async function buildOptions(argv: BuildArgv): Promise<Omit<BuildOptions, 'contex
 }
 
 /**
- * `tsbuild build`: see the module comment. A build the memo answered has
- * its command line remembered for the next time (repeat-build.ts), unless
- * it is that next time (`repeated`).
+ * `tsbuild build`: see the module comment. A build the memo answered, or
+ * one that left a memo, has its command line remembered for the next time
+ * (repeat-build.ts), unless it is that next time (`repeated`).
  */
 export async function runBuild(argv: BuildArgv, opts: { repeated?: boolean } = {}): Promise<void> {
   const stdinContext = argv.context === STDIN_ARG;
@@ -154,7 +154,7 @@ export async function runBuild(argv: BuildArgv, opts: { repeated?: boolean } = {
     await stdin?.cleanup();
   }
   renderer.finish({ failed: false });
-  if (result.replayed && !opts.repeated) {
+  if ((result.replayed || result.memoized) && !opts.repeated) {
     const { looksSecret } = await import('../planner/args.ts');
     // a secret-looking build arg's value is kept out of the record, as out of the image history
     if (![...options.buildArgs.keys()].some(looksSecret)) await rememberBuildArgs(process.argv.slice(2), argv);

@@ -4,7 +4,7 @@
  * memo answers (build/build-memo.ts), setting up yargs and parsing was a
  * third of the time.
  *
- * After such a rebuild, `<root>/cache/memo/argv/<key>.json` holds the parsed
+ * After a build that left a memo or was answered by one, `<root>/cache/memo/argv/<key>.json` holds the parsed
  * flags, the key being the sha256 of everything the parse depends on: the
  * arguments, the working directory, the environment variables that flag
  * defaults read (PARSE_ENV), the user id and the tsbuild build itself (its
@@ -54,7 +54,7 @@ export async function repeatBuild(args: readonly string[]): Promise<boolean> {
   return true;
 }
 
-/** Remembers the flags `args` parsed to, after a build the memo answered. */
+/** Remembers the flags `args` parsed to, after a build that left a memo or was answered by one. */
 export async function rememberBuildArgs(args: readonly string[], argv: BuildArgv): Promise<void> {
   const record: ArgvRecord = { version: VERSION, argv };
   // imported here: every command's start-up loads this module, and writeFileAtomic loads node:crypto

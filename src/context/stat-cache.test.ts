@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { RACY_WINDOW_MS, StatCache, stampKey, stampOfPath } from './stat-cache.ts';
+import { changedMsOfStamp, RACY_WINDOW_MS, StatCache, stampKey, stampOfPath } from './stat-cache.ts';
 
 type Stamp = Pick<BigIntStats, 'dev' | 'ino' | 'size' | 'mtimeNs' | 'ctimeNs'>;
 
@@ -49,6 +49,13 @@ describe('StatCache', () => {
     const high = file(2n ** 60n + 1n, 60_000);
     assert.notEqual(high.key, file(2n ** 60n, 60_000).key);
     assert.equal(Buffer.from(high.key, 'latin1').readBigUInt64LE(8), 2n ** 60n + 1n);
+  });
+
+  it('tells when the file of a stamp last changed: the later of mtime and ctime', () => {
+    const f = file(3n, 5_000, { mtimeNs: 1_000_000_000_000n * MS });
+    assert.equal(changedMsOfStamp(f.key), f.changedMs);
+    const g = file(4n, 5_000, { ctimeNs: 1_000_000_000_000n * MS });
+    assert.equal(changedMsOfStamp(g.key), g.changedMs);
   });
 
   it('does not persist a racy entry: a file changed within the window before its read', async () => {

@@ -254,6 +254,12 @@ export function stampKeyOf(dev: number, ino: number, size: number, mtimeMs: numb
   return stampBytes.toString('latin1', 0, STAMP);
 }
 
+/** When the file of a stamp (a stampKey) last changed: the later of its mtime and ctime, in ms since 1970. */
+export function changedMsOfStamp(stamp: string): number {
+  stampBytes.write(stamp, 0, STAMP, 'latin1');
+  return Math.max(stampTimes[3] as number, stampTimes[4] as number);
+}
+
 /**
  * The stamp of whatever is at `path` now (no link followed), as the build
  * context's entries carry it; undefined when there is nothing. Plain stats,

@@ -11,6 +11,7 @@ import type { CompressionSpec } from '../image/compression.ts';
 import { writeLayer, type WriteLayerOptions } from '../image/layer-writer.ts';
 import type { HistoryEntry, ImageConfig, Layer } from '../image/oci.ts';
 import type { Plan, SourceRoot, StagePlan, Step, StepOp } from '../planner/plan.ts';
+import { stepLabel } from '../planner/step-label.ts';
 import type { ProgressSink } from '../progress/events.ts';
 import { parseChmod } from './chmod.ts';
 import { applyExcludes, parentsDestination } from './copy-filters.ts';
@@ -140,10 +141,9 @@ export class Executor {
     const base = await this.baseOf(stage);
     const lowers = [...base.lowers];
     const outcomes: StepOutcome[] = [];
-    const label = (i: number): string => `[${stage.name ?? `stage-${stage.index}`} ${i + 1}/${stage.steps.length}]`;
     try {
       for (const [i, step] of stage.steps.entries()) {
-        const outcome = await this.step(step, lowers, label(i));
+        const outcome = await this.step(step, lowers, stepLabel(stage, i));
         outcomes.push(outcome);
         if (outcome.lower) lowers.push(outcome.lower);
       }
@@ -190,9 +190,8 @@ export class Executor {
    * in the background and its cache record follows the tar. While the step
    * runs, its claim on the key makes other builds wanting it wait.
    */
-  private async step(step: Step, lowers: readonly Lower[], label: string): Promise<StepOutcome> {
+  private async step(step: Step, lowers: readonly Lower[], name: string): Promise<StepOutcome> {
     const id = this.nextId++;
-    const name = `${label} ${step.name}`;
     const claim = await this.deps.cache.claim(step.key, () => this.deps.progress({ type: 'info', message: `${name}: waiting for another build running this step` }));
     if (claim.hit) {
       const hit = claim.hit;
