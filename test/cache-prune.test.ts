@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CacheStore } from '../src/cache/cache-store.ts';
@@ -117,5 +117,18 @@ describe('prune and doctor', () => {
     assert.notEqual(first.digest, '');
     assert.deepEqual((await doctor(root, { repair: false })).problems, []);
     assert.ok((await readdir(join(root, 'snapshots'))).length > 0);
+  });
+
+  it('drops remembered command lines written more than 30 days ago', async () => {
+    const dir = join(root, 'cache', 'memo', 'argv');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'old.json'), '{}');
+    await writeFile(join(dir, 'new.json'), '{}');
+    const longAgo = new Date(Date.now() - 31 * 24 * 3_600_000);
+    await utimes(join(dir, 'old.json'), longAgo, longAgo);
+    await pruneStore(root);
+    const left = await readdir(dir);
+    assert.ok(!left.includes('old.json'));
+    assert.ok(left.includes('new.json'));
   });
 });

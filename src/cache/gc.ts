@@ -159,7 +159,15 @@ async function removeStaleLocks(root: string): Promise<void> {
   }
 }
 
-/** File lists no build record refers to; with `all`, the build records and the memos of fully cached builds too. */
+/** Remembered build command lines (cli/repeat-build.ts) are dropped this long after they were written. */
+const COMMAND_LINE_RECORD_MS = 30 * 24 * 3_600_000;
+
+/**
+ * File lists no build record refers to, and remembered command lines older
+ * than COMMAND_LINE_RECORD_MS (one per command line ever typed: builds with
+ * a new tag or build arg each time would pile them up); with `all`, the build
+ * records, the build memos and every remembered command line too.
+ */
 async function pruneHistory(root: string, all: boolean): Promise<void> {
   const history = new BuildHistory(root);
   if (all) {
@@ -167,6 +175,12 @@ async function pruneHistory(root: string, all: boolean): Promise<void> {
     await rm(join(root, 'cache', 'memo'), { recursive: true, force: true });
     await rm(join(root, 'cache', 'parsed'), { recursive: true, force: true });
     return;
+  }
+  const commandLines = join(root, 'cache', 'memo', 'argv');
+  const now = Date.now();
+  for (const name of await readdir(commandLines).catch(() => [])) {
+    const st = await stat(join(commandLines, name)).catch(() => undefined);
+    if (st && now - st.mtimeMs > COMMAND_LINE_RECORD_MS) await rm(join(commandLines, name), { force: true });
   }
   const { records, listings, junk } = await history.contents();
   const used = new Set(records.flatMap((r) => r.vertices.flatMap((v) => v.contextInputs.map((i) => v.inputs[i]))));

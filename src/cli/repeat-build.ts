@@ -14,7 +14,9 @@
  * of that exact command line hands them to `runBuild` as they are; the
  * build still checks every value, and still asks the build memo, which
  * decides whether anything runs. A different command line, environment or
- * tsbuild simply finds no record.
+ * tsbuild simply finds no record. `tsbuild prune` drops records written
+ * more than 30 days ago (cache/gc.ts): a command line with a new tag or build
+ * arg each time leaves a record each time.
  *
  * The root is found without the parser: the last `--root` value, else
  * `$TSBUILD_ROOT`, else the default. Should that read a command line wrong
