@@ -157,13 +157,17 @@ export async function recordMemo(slot: MemoSlot, loaded: LoadedPlan, result: Mem
   const stamps: string[] = [];
   const trustedBefore = readStartMs - RACY_WINDOW_MS;
   let racy = false;
-  /** `stamp` (a stampKey; undefined: no such path) of `path` (absolute), planned with or read now. */
-  const add = (path: string, stamp: string | undefined): void => {
+  /** `path` (absolute), its `stamp` (a stampKey; undefined: no such path) and when it last changed. */
+  const add = (path: string, stamp: string | undefined, changedMs: number): void => {
     paths.push(path);
     stamps.push(stamp === undefined ? '-' : hexStamp(stamp));
-    if (stamp !== undefined && changedMsOfStamp(stamp) > trustedBefore) racy = true;
+    if (changedMs > trustedBefore) racy = true;
   };
-  const addNow = (path: string): void => add(path, stampOfPath(path));
+  /** A path the plan has no entry for, as it is now. */
+  const addNow = (path: string): void => {
+    const stamp = stampOfPath(path);
+    add(path, stamp, stamp === undefined ? -Infinity : changedMsOfStamp(stamp));
+  };
   addNow(join(dirname(slot.dockerfile), `${basename(slot.dockerfile)}.dockerignore`));
   addNow(context.tree.abs('.dockerignore'));
   for (const stage of plan.stages) {
@@ -177,7 +181,7 @@ export async function recordMemo(slot: MemoSlot, loaded: LoadedPlan, result: Mem
           for (let i = 1; i < parts.length; i++) addNow(context.tree.abs(parts.slice(0, i).join('/')));
           if (wild >= 0) addNow(context.tree.abs(parts.slice(0, wild).join('/') || '.'));
         }
-        for (const e of context.entriesOf(await context.select(sources, step.location))) add(context.tree.abs(e.rel), e.stamp);
+        for (const e of context.entriesOf(await context.select(sources, step.location))) add(context.tree.abs(e.rel), e.stamp, e.changedMs);
       }
     }
   }
