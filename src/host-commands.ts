@@ -22,6 +22,8 @@
  * clean up after it. Idle shells do not keep node alive, and they
  * exit when node does (their stdin closes).
  *
+ * Every program runs in the C locale (see programEnv).
+ *
  * Programs that run long and stream their output (the containers) go
  * through `streamCommand` and a pool of their own: one program per shell at
  * a time, so they never hold up a mount, and as many shells as programs
@@ -91,6 +93,15 @@ function pickShell(): HelperShell {
   return shells.reduce((a, b) => (b.pending < a.pending ? b : a));
 }
 
+/**
+ * The environment programs run with: this process's, in the C locale, so
+ * that their messages are the English ones callers read (the shell's "not
+ * found", strerror's texts in fs-tools.ts) whatever the user's locale.
+ */
+function programEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, LC_ALL: 'C' };
+}
+
 /** The line a helper shell runs for `cmd args…` (in `cwd`, stdin from /dev/null); undefined when a word holds a newline or a NUL, which a line cannot carry. */
 function commandLine(cmd: string, args: readonly string[], cwd?: string): string | undefined {
   const words = [cmd, ...args];
@@ -129,8 +140,8 @@ class HelperShell {
   /** `ignoreInterrupts`: the shell and its programs ignore SIGINT; otherwise they get a process group of their own. */
   constructor(ignoreInterrupts: boolean, onExit: () => void) {
     this.child = ignoreInterrupts
-      ? spawn('sh', ['-c', `trap '' INT; ${LOOP}`], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] })
-      : spawn('sh', ['-c', LOOP], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true });
+      ? spawn('sh', ['-c', `trap '' INT; ${LOOP}`], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], env: programEnv() })
+      : spawn('sh', ['-c', LOOP], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true, env: programEnv() });
     this.stdin = this.child.stdin as Writable;
     const [out, err, status] = [this.child.stdout, this.child.stderr, this.child.stdio[3]] as Readable[];
     splitAtMarks(out as Readable, (b, complete) => this.output('stdout', b, complete));
@@ -242,7 +253,7 @@ function markPrefixAtEnd(b: Buffer): number {
 function spawnDirectly(cmd: string, args: readonly string[], opts: { cwd?: string; input?: Buffer; onOutput?: Waiting['onOutput'] }): Promise<HostCommandResult> {
   return new Promise((resolve) => {
     const onOutput = opts.onOutput;
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: onOutput !== undefined, ...(opts.cwd !== undefined && { cwd: opts.cwd }) });
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: onOutput !== undefined, env: programEnv(), ...(opts.cwd !== undefined && { cwd: opts.cwd }) });
     // a program that exits without reading its input must not fail the write
     child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input);

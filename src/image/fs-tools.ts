@@ -11,8 +11,8 @@
  *
  * The writes fail with a `ToolError` whose `errno` tells a file system that
  * refuses the operation (`EPERM`, `EOPNOTSUPP`, `EINVAL`) from other
- * failures: they run in the C locale, so the tool's message ends with
- * strerror's English text, which is mapped back.
+ * failures: host programs run in the C locale (host-commands.ts), so the
+ * tool's message ends with strerror's English text, which is mapped back.
  */
 import { UserError } from '../errors.ts';
 import { hostCommand } from '../host-commands.ts';
@@ -53,15 +53,10 @@ function notInstalled(cmd: string): UserError {
   return new UserError(`${cmd} is not installed (apt-get install -y ${cmd === 'mknod' ? 'coreutils' : 'attr'})`);
 }
 
-/**
- * Runs a tool through host-commands.ts, with an install hint when it is
- * missing; `cLocale` runs it through `env LC_ALL=C`, for a message errnoOf
- * can read (env exits 127 when the tool is missing).
- */
-async function run(cmd: string, args: string[], opts: { input?: Buffer; cLocale?: boolean } = {}): Promise<RunResult> {
-  const io = opts.input !== undefined ? { input: opts.input } : {};
-  const r = opts.cLocale ? await hostCommand('env', ['LC_ALL=C', cmd, ...args], io) : await hostCommand(cmd, args, io);
-  if (r.missing || (opts.cLocale && r.code === 127)) throw notInstalled(cmd);
+/** Runs a tool through host-commands.ts, with an install hint when it is missing. */
+async function run(cmd: string, args: string[], input?: Buffer): Promise<RunResult> {
+  const r = await hostCommand(cmd, args, input !== undefined ? { input } : {});
+  if (r.missing) throw notInstalled(cmd);
   return { stdout: r.stdout, stderr: r.stderr.trim(), code: r.code };
 }
 
@@ -128,7 +123,7 @@ export async function writeXattrs(list: readonly XattrWrite[]): Promise<void> {
     for (const x of xs) lines.push(`${x.name}=0x${x.value.toString('hex')}`);
     lines.push('');
   }
-  const r = await run('setfattr', ['--no-dereference', '--restore=-'], { input: Buffer.from(lines.join('\n') + '\n', 'utf8'), cLocale: true });
+  const r = await run('setfattr', ['--no-dereference', '--restore=-'], Buffer.from(lines.join('\n') + '\n', 'utf8'));
   if (r.code !== 0) throw new ToolError(`setting extended attributes failed: ${r.stderr.split('\n')[0] ?? ''}`, errnoOf(r.stderr));
 }
 
@@ -138,6 +133,6 @@ export async function makeNode(path: string, kind: 'char' | 'block' | 'fifo', ma
     kind === 'fifo'
       ? ['-m', '0', '--', path, 'p']
       : ['-m', '0', '--', path, kind === 'char' ? 'c' : 'b', String(major), String(minor)];
-  const r = await run('mknod', args, { cLocale: true });
+  const r = await run('mknod', args);
   if (r.code !== 0) throw new ToolError(`mknod ${path} failed: ${r.stderr}`, errnoOf(r.stderr));
 }
