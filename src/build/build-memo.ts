@@ -24,7 +24,6 @@
  * `--no-cache`) takes the normal path.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { CacheStore } from '../cache/cache-store.ts';
 import { changedMsOfStamp, RACY_WINDOW_MS, stampOfPath } from '../context/stat-cache.ts';
@@ -34,6 +33,7 @@ import type { Descriptor, Digest } from '../image/oci.ts';
 import { formatReference, parseReference, type Reference } from '../image/reference.ts';
 import type { Plan, SourceRoot } from '../planner/plan.ts';
 import { stepLabel } from '../planner/step-label.ts';
+import { readTextIfAny } from '../read-text.ts';
 import { writeFileAtomic } from '../write-file-atomic.ts';
 import type { BuildOptions, BuildResult } from './build.ts';
 import type { LoadedPlan } from './load-plan.ts';
@@ -107,14 +107,14 @@ export async function lookUpMemo(opts: BuildOptions): Promise<MemoLookup | undef
   if (!eligible(opts)) return undefined;
   const context = resolve(opts.contextDir);
   const dockerfile = resolve(opts.dockerfile ?? join(context, 'Dockerfile'));
-  const text = readText(dockerfile);
+  const text = readTextIfAny(dockerfile);
   if (text === undefined) return undefined;
   const target = opts.target ?? '';
   const file = join(opts.root, 'cache', 'memo', `${sha256(`${context}\0${dockerfile}\0${target}`).slice(0, 32)}.json`);
   const slot: MemoSlot = { file, inputs: inputsOf(opts, text), dockerfile, text };
   let memo: Memo;
   try {
-    memo = JSON.parse(readText(file) ?? '') as Memo;
+    memo = JSON.parse(readTextIfAny(file) ?? '') as Memo;
   } catch {
     return { slot };
   }
@@ -282,15 +282,6 @@ function stampOf(path: string): string {
 
 function hexStamp(stamp: string): string {
   return Buffer.from(stamp, 'latin1').toString('hex');
-}
-
-/** A file's text; undefined when it cannot be read. */
-function readText(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
 }
 
 function sha256(text: string): string {

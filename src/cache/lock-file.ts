@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { currentOwner, isAlive, parseOwner } from './owner.ts';
+import { readTextIfAny } from '../read-text.ts';
 
 /** A lock this process holds; `release` is idempotent. */
 export interface HeldLock {
@@ -41,7 +42,7 @@ export async function tryLock(path: string): Promise<HeldLock | undefined> {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
-      const current = readIfThere(path);
+      const current = readTextIfAny(path);
       if (current === undefined) continue;
       const owner = parseOwner(current);
       if (owner && (await isAlive(owner))) return undefined;
@@ -71,7 +72,7 @@ export async function lock(path: string, opts: { onWait?: () => void } = {}): Pr
 
 /** Whether a live process holds the lock at `path` now. */
 export async function isLocked(path: string): Promise<boolean> {
-  const current = readIfThere(path);
+  const current = readTextIfAny(path);
   if (current === undefined) return false;
   const owner = parseOwner(current);
   return owner !== undefined && (await isAlive(owner));
@@ -89,7 +90,7 @@ function removeStale(path: string, staleBody: string): void {
   } catch {
     return;
   }
-  const moved = readIfThere(aside);
+  const moved = readTextIfAny(aside);
   if (moved !== undefined && moved !== staleBody) ignoreErrors(() => linkSync(aside, path));
   ignoreErrors(() => unlinkSync(aside));
 }
@@ -101,18 +102,9 @@ function held(path: string, body: string): HeldLock {
       if (released) return;
       released = true;
       // only our own file: never one another process took over
-      if (readIfThere(path) === body) ignoreErrors(() => unlinkSync(path));
+      if (readTextIfAny(path) === body) ignoreErrors(() => unlinkSync(path));
     },
   };
-}
-
-/** A file's text; undefined when it cannot be read (gone meanwhile). */
-function readIfThere(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
 }
 
 function ignoreErrors(fn: () => void): void {
