@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { randomHex } from './random-hex.ts';
 
 /**
  * Writes `data` to `file` so that readers see the old content or the new,
@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
  */
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  const tmp = `${file}.${randomHex(12)}.tmp`;
   try {
     await writeFile(tmp, data);
     await rename(tmp, file);

@@ -6,13 +6,13 @@
  * and target), whether its steps ran or were cache hits: a rebuild right
  * after it would hit every step and give the same image. It holds:
  *
- * - `inputs`: the sha256 of the Dockerfile's text and of every option that
- *   changes the result (build args, target, platform, labels, timestamps,
- *   compression...);
+ * - `inputs`: the context and Dockerfile paths, the Dockerfile's text and
+ *   every option that changes the result (build args, target, platform,
+ *   labels, timestamps, compression...);
  * - `paths` and `stamps`: every build-context path the build read (the
  *   entries COPY/ADD/bind mounts selected, their parent dirs, the ignore
- *   files), and the sha256 of their lstat stamps (device, inode, size, mtime,
- *   ctime) in order: the stat cache's own trust rule for content;
+ *   files), and their lstat stamps (device, inode, size, mtime, ctime) in
+ *   order, as base64: the stat cache's own trust rule for content;
  * - `images`: the local names of the base images and the digests they named;
  * - `keys`: every step's cache key (each record must still be there);
  * - the step labels it reported, and the result.
@@ -22,15 +22,21 @@
  * hashed or mounted. Anything else (a memo that does not match, a build
  * that ran a step, options a memo cannot answer such as outputs or
  * `--no-cache`) takes the normal path.
+ *
+ * Nothing is hashed: the memo holds what it was made from and is compared
+ * with it as it is (node:crypto would cost a tenth of such a rebuild just to
+ * load). Its file is named by a hash of the context, Dockerfile and target
+ * (name-hash.ts); `inputs` holds them too, so a name two builds share is a
+ * miss, never a wrong answer.
  */
-import { createHash } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { CacheStore } from '../cache/cache-store.ts';
-import { changedMsOfStamp, RACY_WINDOW_MS, stampOfPath } from '../context/stat-cache.ts';
+import { changedMsOfStamp, RACY_WINDOW_MS, stampKeyOf, stampOfPath } from '../context/stat-cache.ts';
 import type { BlobStore } from '../image/blob-store.ts';
 import type { ImageStore } from '../image/image-store.ts';
 import type { Descriptor, Digest } from '../image/oci.ts';
 import { formatReference, parseReference, type Reference } from '../image/reference.ts';
+import { nameHash } from '../name-hash.ts';
 import type { Plan, SourceRoot } from '../planner/plan.ts';
 import { stepLabel } from '../planner/step-label.ts';
 import { readTextIfAny } from '../read-text.ts';
@@ -38,7 +44,7 @@ import { writeFileAtomic } from '../write-file-atomic.ts';
 import type { BuildOptions, BuildResult } from './build.ts';
 import type { LoadedPlan } from './load-plan.ts';
 
-const VERSION = 1;
+const VERSION = 2;
 
 /** A memo file (see the module comment). */
 export interface Memo {
@@ -83,7 +89,7 @@ export async function finishFromMemo(r: MemoResult, tags: readonly Reference[], 
 /** Where a build's memo lives, and what it must have been made from. */
 export interface MemoSlot {
   file: string;
-  /** The hash of the options and the Dockerfile's text. */
+  /** The options, the paths and the Dockerfile's text (see the module comment). */
   inputs: string;
   dockerfile: string;
   text: string;
@@ -110,8 +116,8 @@ export async function lookUpMemo(opts: BuildOptions): Promise<MemoLookup | undef
   const text = readTextIfAny(dockerfile);
   if (text === undefined) return undefined;
   const target = opts.target ?? '';
-  const file = join(opts.root, 'cache', 'memo', `${sha256(`${context}\0${dockerfile}\0${target}`).slice(0, 32)}.json`);
-  const slot: MemoSlot = { file, inputs: inputsOf(opts, text), dockerfile, text };
+  const file = join(opts.root, 'cache', 'memo', `${nameHash(`${context}\0${dockerfile}\0${target}`)}.json`);
+  const slot: MemoSlot = { file, inputs: inputsOf(opts, context, dockerfile, text), dockerfile, text };
   let memo: Memo;
   try {
     memo = JSON.parse(readTextIfAny(file) ?? '') as Memo;
@@ -154,13 +160,13 @@ export async function recordMemo(slot: MemoSlot, loaded: LoadedPlan, result: Mem
   // the Dockerfile changed between the memo's hash and the planning: the plan is not what the hash says
   if (loaded.text !== slot.text) return false;
   const paths: string[] = [];
-  const stamps: string[] = [];
+  let stamps = '';
   const trustedBefore = readStartMs - RACY_WINDOW_MS;
   let racy = false;
   /** `path` (absolute), its `stamp` (a stampKey; undefined: no such path) and when it last changed. */
   const add = (path: string, stamp: string | undefined, changedMs: number): void => {
     paths.push(path);
-    stamps.push(stamp === undefined ? '-' : hexStamp(stamp));
+    stamps += stamp ?? ABSENT;
     if (changedMs > trustedBefore) racy = true;
   };
   /** A path the plan has no entry for, as it is now. */
@@ -190,7 +196,7 @@ export async function recordMemo(slot: MemoSlot, loaded: LoadedPlan, result: Mem
     version: VERSION,
     inputs: slot.inputs,
     paths,
-    stamps: sha256(stamps.join('\n')),
+    stamps: base64(stamps),
     images: imagesOf(plan),
     keys: plan.stages.flatMap((s) => s.steps.map((st) => st.key)),
     ...result,
@@ -214,20 +220,20 @@ function eligible(opts: BuildOptions): boolean {
   );
 }
 
-function inputsOf(opts: BuildOptions, dockerfileText: string): string {
+function inputsOf(opts: BuildOptions, context: string, dockerfile: string, dockerfileText: string): string {
   const sorted = (m: ReadonlyMap<string, string> | undefined): [string, string][] => [...(m ?? new Map<string, string>())].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return sha256(
-    JSON.stringify({
-      dockerfile: sha256(dockerfileText),
-      buildArgs: sorted(opts.buildArgs),
-      labels: sorted(opts.labels),
-      target: opts.target ?? null,
-      platform: opts.platform ?? null,
-      sourceDateEpoch: opts.sourceDateEpoch ?? null,
-      compression: opts.compression ?? null,
-      network: opts.network ?? null,
-    }),
-  );
+  return JSON.stringify({
+    context,
+    dockerfile,
+    text: dockerfileText,
+    buildArgs: sorted(opts.buildArgs),
+    labels: sorted(opts.labels),
+    target: opts.target ?? null,
+    platform: opts.platform ?? null,
+    sourceDateEpoch: opts.sourceDateEpoch ?? null,
+    compression: opts.compression ?? null,
+    network: opts.network ?? null,
+  });
 }
 
 /** The context sources of a step: COPY/ADD from the context, and RUN bind mounts of it. */
@@ -267,23 +273,21 @@ function imagesOf(plan: Plan): [string, Digest][] {
   return [...out];
 }
 
-/** The stamps of `paths` now, hashed as recordMemo hashes them. */
+/**
+ * The stamp of a path that does not exist: that of a file with inode 0,
+ * which no file has. As long as a real stamp, so each stamp has its own
+ * place in the string.
+ */
+const ABSENT = stampKeyOf(0, 0, 0, 0, 0);
+
+/** The stamps of `paths` now, encoded as recordMemo encodes them. */
 function stampsOf(paths: readonly string[]): string {
-  const h = createHash('sha256');
-  paths.forEach((p, i) => h.update(i === 0 ? stampOf(p) : `\n${stampOf(p)}`));
-  return h.digest('hex');
+  let stamps = '';
+  for (const p of paths) stamps += stampOfPath(p) ?? ABSENT;
+  return base64(stamps);
 }
 
-/** A path's stamp as hex (as the context's entries carry it); `-` when it does not exist. */
-function stampOf(path: string): string {
-  const stamp = stampOfPath(path);
-  return stamp === undefined ? '-' : hexStamp(stamp);
-}
-
-function hexStamp(stamp: string): string {
-  return Buffer.from(stamp, 'latin1').toString('hex');
-}
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+/** Stamps (latin1 strings of bytes) as base64: JSON would spell most of their bytes as `\u00XX`. */
+function base64(stamps: string): string {
+  return Buffer.from(stamps, 'latin1').toString('base64');
 }

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, utimesSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlobStore } from '../image/blob-store.ts';
 import type { Digest, Layer } from '../image/oci.ts';
+import { randomHex } from '../random-hex.ts';
 
 /** What a finished filesystem step left: its layer, or none when it changed nothing. */
 export interface CacheRecord {
@@ -70,7 +70,7 @@ export class CacheStore {
   }
 
   async put(record: CacheRecord): Promise<void> {
-    const tmp = `${this.file(record.key)}.${randomBytes(6).toString('hex')}.tmp`;
+    const tmp = `${this.file(record.key)}.${randomHex(12)}.tmp`;
     await writeFile(tmp, JSON.stringify(record)).catch(async (e: NodeJS.ErrnoException) => {
       if (e.code !== 'ENOENT') throw e;
       await mkdir(this.dir, { recursive: true });

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { currentOwner, isAlive, parseOwner } from './owner.ts';
+import { randomHex } from '../random-hex.ts';
 import { readTextIfAny } from '../read-text.ts';
 
 /** A lock this process holds; `release` is idempotent. */
@@ -23,7 +23,7 @@ const MAX_POLL = 200;
  * excludes other holders in the same process too).
  */
 export async function tryLock(path: string): Promise<HeldLock | undefined> {
-  const token = randomBytes(8).toString('hex');
+  const token = randomHex(16);
   const body = JSON.stringify({ ...(await currentOwner()), token });
   const tmp = `${path}.${token}.new`;
   // synchronous calls: each is one cheap system call on a tiny file, where a thread-pool round trip costs more than the call
@@ -84,7 +84,7 @@ export async function isLocked(path: string): Promise<boolean> {
  * is still the stale one it read; a live lock moved by mistake goes back.
  */
 function removeStale(path: string, staleBody: string): void {
-  const aside = `${path}.${randomBytes(8).toString('hex')}.stale`;
+  const aside = `${path}.${randomHex(16)}.stale`;
   try {
     renameSync(path, aside);
   } catch {

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { lock } from '../cache/lock-file.ts';
 import { currentOwner, isAlive, parseOwner } from '../cache/owner.ts';
 import { joinStore } from '../cache/store-lock.ts';
+import { randomHex } from '../random-hex.ts';
 
 /**
  * The scratch space of one build process: `active/<id>/`, holding the mounts
@@ -32,7 +32,7 @@ export class BuildSession {
     const active = join(root, 'active');
     await mkdir(active, { recursive: true });
     await recoverDeadSessions(root);
-    const id = randomBytes(5).toString('hex');
+    const id = randomHex(10);
     const dir = join(active, id);
     const staging = join(root, 'active-new', id);
     const register = async (): Promise<void> => {

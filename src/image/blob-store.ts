@@ -1,14 +1,15 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { UserError } from '../errors.ts';
+import { nodeCrypto } from '../lazy-crypto.ts';
+import { randomHex } from '../random-hex.ts';
 import type { Digest } from './oci.ts';
 
 /** The sha256 digest of some bytes. */
 export function digestOf(bytes: Uint8Array | string): Digest {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  return `sha256:${nodeCrypto().createHash('sha256').update(bytes).digest('hex')}`;
 }
 
 const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
@@ -71,7 +72,7 @@ export class BlobStore {
     expected?: { digest: Digest; size?: number },
   ): Promise<StoredBlob> {
     const tmp = await this.tempPath();
-    const hash = createHash('sha256');
+    const hash = nodeCrypto().createHash('sha256');
     let size = 0;
     try {
       await pipeline(
@@ -103,7 +104,7 @@ export class BlobStore {
   async tempPath(): Promise<string> {
     const dir = join(this.root, 'ingest');
     await mkdir(dir, { recursive: true });
-    return join(dir, randomBytes(12).toString('hex'));
+    return join(dir, randomHex(24));
   }
 
   /** Renames a finished temp file into place under `digest` (trusted: the caller hashed it). */

@@ -13,11 +13,12 @@
  *   cache's garbage collection.
  * - `list()`: every name with its descriptor, sorted by name.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.ts';
+import { nodeCrypto } from '../lazy-crypto.ts';
+import { randomHex } from '../random-hex.ts';
 import type { Descriptor } from './oci.ts';
 import { formatReference, type Reference } from './reference.ts';
 
@@ -34,14 +35,14 @@ export class ImageStore {
 
   private file(name: string): string {
     const encoded = encodeURIComponent(name);
-    const base = encoded.length <= MAX_ENCODED ? encoded : `sha256-${createHash('sha256').update(name).digest('hex')}`;
+    const base = encoded.length <= MAX_ENCODED ? encoded : `sha256-${nodeCrypto().createHash('sha256').update(name).digest('hex')}`;
     return join(this.root, base + SUFFIX);
   }
 
   async tag(ref: Reference, manifest: Descriptor): Promise<void> {
     const name = formatReference(ref);
     await mkdir(this.root, { recursive: true });
-    const tmp = join(this.root, `.tmp-${randomBytes(8).toString('hex')}`);
+    const tmp = join(this.root, `.tmp-${randomHex(16)}`);
     const body: TagFile = { name, manifest };
     try {
       await writeFile(tmp, JSON.stringify(body) + '\n');
