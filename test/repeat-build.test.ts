@@ -67,6 +67,29 @@ describe('repeated build command lines', () => {
     for (const file of await records()) assert.doesNotMatch(await readFile(file, 'utf8'), /hunter2/);
   });
 
+  it('finds the record of a command line that differs in build arg values only, and builds with the new values', async () => {
+    const dir = join(work.path, 'args');
+    await mkdir(dir);
+    await writeFile(join(dir, 'Dockerfile'), 'FROM scratch\nARG V\nCOPY a.txt /v-$V.txt\n');
+    await writeFile(join(dir, 'a.txt'), 'a\n');
+    await new Promise((ok) => setTimeout(ok, 2100));
+    const withV = (v: string) => tsbuild(root, ['build', '--build-arg', `V=${v}`, dir]);
+    const known = new Set(await records());
+    assert.equal((await withV('1')).code, 0);
+    const made = (await records()).filter((f) => !known.has(f));
+    assert.equal(made.length, 1, 'a build that leaves a memo remembers its command line');
+    const file = made[0] as string;
+    // a record the parser would not have written: its tag shows that the record ran the next build
+    const record = JSON.parse(await readFile(file, 'utf8')) as { argv: Record<string, unknown> };
+    await writeFile(file, JSON.stringify({ ...record, argv: { ...record.argv, tag: ['tsbuild.test/from-record:2'], t: ['tsbuild.test/from-record:2'] } }));
+    const r = await withV('2');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /naming to tsbuild\.test\/from-record:2/);
+    assert.match(r.stderr, /COPY a\.txt \/v-2\.txt\n#\d+ DONE/, 'the new value is built');
+    assert.deepEqual((await records()).filter((f) => !known.has(f)), [file], 'one record serves every value');
+    assert.match((await tsbuild(root, ['build', '--build-arg', 'V', dir], { env: { V: '3' } })).stderr, /COPY a\.txt \/v-3\.txt\n#\d+ DONE/, 'a build arg from the environment is another command line');
+  });
+
   it('still builds what changed: the record only skips parsing, the memo still decides', async () => {
     await writeFile(join(ctx, 'a.txt'), 'changed\n');
     const r = await build();
