@@ -11,7 +11,6 @@
  * tsbuild runs that may make HTTPS requests of their own.
  */
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
 
 const HANDOVER = 'TSBUILD_DEFERRED_CA_CERTS';
 
@@ -22,7 +21,7 @@ let trust: { file: string; cas: string[] } | undefined;
  * (Node's defaults, extra certificates included, then apply). A file that
  * cannot be read is left out with a warning, as Node itself does.
  */
-export function httpsTrust(env: NodeJS.ProcessEnv = process.env): string[] | undefined {
+export async function httpsTrust(env: NodeJS.ProcessEnv = process.env): Promise<string[] | undefined> {
   const file = env[HANDOVER];
   if (!file) return undefined;
   if (trust?.file !== file) {
@@ -32,7 +31,8 @@ export function httpsTrust(env: NodeJS.ProcessEnv = process.env): string[] | und
     } catch (e) {
       process.emitWarning(`NODE_EXTRA_CA_CERTS: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); using the default certificate authorities`);
     }
-    trust = { file, cas: [...rootCertificates, ...extra] };
+    // node:tls is loaded only now: see http.ts
+    trust = { file, cas: [...(await import('node:tls')).rootCertificates, ...extra] };
   }
   return trust.cas;
 }

@@ -9,8 +9,7 @@
  * Authorization header must not follow them to another origin) and timing
  * out a stalled peer.
  */
-import { request as plainRequest, type IncomingMessage } from 'node:http';
-import { request as tlsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { httpsTrust } from './deferred-cas.ts';
@@ -141,13 +140,14 @@ export async function send(url: string, init: RequestFactory, signal?: AbortSign
   }
 }
 
-function exchange(url: URL, method: string, headers: Record<string, string>, body: RequestBody | undefined, signal?: AbortSignal): Promise<IncomingMessage> {
-  const request = url.protocol === 'https:' ? tlsRequest : url.protocol === 'http:' ? plainRequest : undefined;
-  if (!request) return Promise.reject(new Error(`unsupported URL scheme ${url.protocol}`));
+async function exchange(url: URL, method: string, headers: Record<string, string>, body: RequestBody | undefined, signal?: AbortSignal): Promise<IncomingMessage> {
+  // loaded at the first request: node's HTTP and TLS modules take ~9 ms to load, and a build from local images makes none
+  const request = url.protocol === 'https:' ? (await import('node:https')).request : url.protocol === 'http:' ? (await import('node:http')).request : undefined;
+  if (!request) throw new Error(`unsupported URL scheme ${url.protocol}`);
   if (body instanceof Uint8Array) headers['content-length'] ??= String(body.length);
   else if (!body && method !== 'GET' && method !== 'HEAD') headers['content-length'] ??= '0';
+  const ca = url.protocol === 'https:' ? await httpsTrust() : undefined;
   return new Promise((resolve, reject) => {
-    const ca = url.protocol === 'https:' ? httpsTrust() : undefined;
     const req = request(url, { method, headers, ...(signal && { signal }), ...(ca && { ca }) }, resolve);
     req.on('error', reject);
     req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(Object.assign(new Error('the registry stopped answering'), { code: 'ETIMEDOUT' })));
