@@ -6,7 +6,7 @@
  * exists, otherwise `.dockerignore` at the context root; the two are never
  * merged.
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { UserError } from '../errors.ts';
 import { goClean, goTrimSpace } from './go-path.ts';
@@ -63,7 +63,7 @@ export function parseIgnoreFile(text: string): IgnoreLine[] {
  * `<contextDir>/.dockerignore`; undefined when neither exists. A bad pattern
  * is a UserError naming the file and line.
  */
-export async function loadIgnoreRules(contextDir: string, dockerfile?: string): Promise<IgnoreRules | undefined> {
+export function loadIgnoreRules(contextDir: string, dockerfile?: string): IgnoreRules | undefined {
   const candidates = [
     ...(dockerfile !== undefined ? [join(dirname(dockerfile), `${basename(dockerfile)}.dockerignore`)] : []),
     join(contextDir, '.dockerignore'),
@@ -71,7 +71,7 @@ export async function loadIgnoreRules(contextDir: string, dockerfile?: string): 
   for (const path of candidates) {
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      text = readFileSync(path, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw new UserError(`cannot read ignore file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);

@@ -4,12 +4,18 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { changedMsOfStamp, RACY_WINDOW_MS, StatCache, stampKey, stampOfPath } from './stat-cache.ts';
+import { changedMsOfStamp, RACY_WINDOW_MS, StatCache, stampKey, stampKeyOf, stampOfPath } from './stat-cache.ts';
 
 type Stamp = Pick<BigIntStats, 'dev' | 'ino' | 'size' | 'mtimeNs' | 'ctimeNs'>;
 
 const MS = 1_000_000n;
 const sha = (c: string): string => c.repeat(64);
+
+/** The inode numbers of a cache file's records, in the order they are stored. */
+async function recordOrder(path: string): Promise<number[]> {
+  const data = await readFile(path);
+  return Array.from({ length: data.readUInt32LE(8) }, (_, i) => data.readUInt32LE(16 + i * 108 + 8));
+}
 
 /** A file last changed `ageMs` ago, and its cache key. */
 function file(ino: bigint, ageMs: number, over: Partial<Stamp> = {}): { stamp: Stamp; key: string; changedMs: number } {
@@ -186,5 +192,40 @@ describe('StatCache', () => {
     assert.equal(c.size, 1);
     assert.equal(c.lookup(newer.key), sha('e'));
     assert.equal(c.lookup(older.key), undefined);
+  });
+
+  it('keeps records in the order files are met: a changed file in its place, an added one where it was missed', async () => {
+    const path = join(dir, 'order.bin');
+    const a = await StatCache.open(path);
+    const first = [1n, 2n, 3n, 4n].map((ino) => file(ino, 60_000));
+    for (const f of first) a.record(f.key, f.changedMs, sha('a'), Date.now());
+    await a.save();
+    assert.deepEqual(await recordOrder(path), [1, 2, 3, 4]);
+    const b = await StatCache.open(path);
+    // the walk meets 1, 2 (changed), 5 (added), 3, 4
+    const changed = file(2n, 30_000);
+    const added = file(5n, 60_000);
+    for (const f of [first[0], changed, added, first[2], first[3]]) {
+      if (f && b.lookup(f.key) === undefined) b.record(f.key, f.changedMs, sha('b'), Date.now());
+    }
+    await b.save();
+    assert.deepEqual(await recordOrder(path), [1, 2, 5, 3, 4]);
+    const c = await StatCache.open(path);
+    assert.equal(c.lookup(changed.key), sha('b'));
+    assert.equal(c.lookup(first[1]?.key ?? ''), undefined, 'the old state of the changed file is gone');
+  });
+
+  it('gives a walk the same stamps as stampKeyOf, however the files differ from the records', async () => {
+    const path = join(dir, 'walk.bin');
+    const old = Date.now() - 60_000;
+    const stats = (ino: number, t = old): [number, number, number, number, number] => [2049, ino, 4096, t, t + 0.5];
+    const a = await StatCache.open(path);
+    for (const ino of [1, 2, 3, 4, 5, 6]) a.record(stampKeyOf(...stats(ino)), old, sha('a'), Date.now());
+    await a.save();
+    const b = await StatCache.open(path);
+    // unchanged, changed, added, removed (3), out of order (6 before 5)
+    for (const s of [stats(1), stats(2, old + 1), stats(10), stats(4), stats(6), stats(5)]) assert.equal(b.fileStamp(...s), stampKeyOf(...s));
+    assert.equal(b.lookup(stampKeyOf(...stats(6))), sha('a'));
+    assert.equal(b.lookup(stampKeyOf(...stats(2, old + 1))), undefined);
   });
 });

@@ -7,6 +7,7 @@
  *
  *   const cache = await StatCache.open(`${root}/context-cache/<id>.bin`);
  *   const key = stampKey(lstatSync(path));   // plain or bigint stats: the same key
+ *   // for the regular files a walk meets: cache.fileStamp(dev, ino, size, mtimeMs, ctimeMs), the same key
  *   cache.lookup(key) ?? hashAndRecord();    // cache.record(key, changedMs, sha256, readStartMs)
  *   cache.listing(dirKey) ?? listAndRecord(); // cache.recordListing(dirKey, changedMs, listing, readStartMs)
  *   await cache.save();
@@ -30,6 +31,12 @@
  * change has a ctime at least that much later. Device and inode numbers stay
  * exact (past 2^53, as overlayfs gives lower layers, the bigint form is used).
  *
+ * Records are kept in the order builds meet files (a walk's order): a save
+ * puts a file's new record where the lookup missed it, so in the next build
+ * the walk and the lookups find each record where they expect the next one,
+ * without an index, and an unchanged file's stamp is a slice of the file
+ * read rather than a string made for it (fileStamp).
+ *
  * Several builds may share a root: the file is replaced atomically (write a
  * temp file, rename), a save merges with what is on disk first, and a lost
  * update only costs a re-hash. A corrupt or unknown file is ignored.
@@ -45,8 +52,7 @@
  * text so that a lookup is a slice of the file read as one latin1 string.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, lstatSync, openSync, readFileSync, type BigIntStats, type Stats } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { closeSync, fstatSync, lstatSync, openSync, readFileSync, statSync, type BigIntStats, type Stats } from 'node:fs';
 import { writeFileAtomic } from '../write-file-atomic.ts';
 
 /** The stat fields that say a file is unchanged: an lstat result, plain or bigint. */
@@ -66,6 +72,8 @@ const HEADER = 16;
 const RECORD = 108;
 const TRAILER = 32;
 const STAMP = 40;
+/** The part of a stamp that names the file: device and inode. */
+const ID = 16;
 const USED_AT = 40;
 const HASH_AT = 44;
 /** A listing's fixed part: stamp, last used, name count, byte length of the names. */
@@ -84,6 +92,8 @@ export class StatCache {
   private readonly data: Buffer;
   /** `data` as latin1: stamps and hashes are slices of it, far cheaper than a conversion each. */
   private readonly text: string;
+  /** `data` as numbers: a record is compared with a file's stat numbers without making a string of either. */
+  private readonly view: DataView;
   /** Where the loaded file records end. */
   private readonly end: number;
   /**
@@ -91,8 +101,16 @@ export class StatCache {
    * order a save writes them in, so most are one comparison at this offset.
    */
   private next = HEADER;
+  /** Where the walk's next regular file is likely recorded (see fileStamp). */
+  private walked = HEADER;
   /** Stamp (the first 40 bytes of a record, as latin1) → offset of the record: for lookups out of order, made on the first. */
   private index: Map<string, number> | undefined;
+  /**
+   * Where the record of a file this build did not find belongs among the
+   * loaded ones, by stamp: before the record at this offset, so that a save
+   * keeps the records in the order lookups come in (none: at the end).
+   */
+  private readonly places = new Map<string, number>();
   /** Stamp of a directory → offset of its loaded listing. */
   private readonly listings = new Map<string, number>();
   /** sha256 (hex) of the files this build hashed, by stamp. */
@@ -115,6 +133,7 @@ export class StatCache {
   ) {
     this.data = data;
     this.text = data.toString('latin1');
+    this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     this.end = layout?.end ?? HEADER;
     for (const off of layout?.listings ?? []) this.listings.set(this.text.slice(off, off + STAMP), off);
   }
@@ -131,9 +150,31 @@ export class StatCache {
     return (this.end - HEADER) / RECORD + this.added.size;
   }
 
+  /**
+   * stampKeyOf for a regular file met by a walk. Walks meet files in the
+   * order of the records, so the record expected next usually has this very
+   * stamp: then the stamp returned is that record's, a slice of the loaded
+   * file, and no string is made.
+   */
+  fileStamp(dev: number, ino: number, size: number, mtimeMs: number, ctimeMs: number): string {
+    putStamp(dev, ino, size, mtimeMs, ctimeMs);
+    const at = this.walked;
+    if (at + RECORD > this.end) return stampBytes.toString('latin1', 0, STAMP);
+    if (this.recordHas(at, STAMP)) {
+      this.walked = at + RECORD;
+      return this.text.slice(at, at + STAMP);
+    }
+    const key = stampBytes.toString('latin1', 0, STAMP);
+    // the file recorded there changed since (same device and inode): go on after it; else the walk left the
+    // records' order (files added or removed): go on after this file's record, if there is one
+    const off = this.recordHas(at, ID) ? at : this.byStamp().get(key);
+    if (off !== undefined) this.walked = off + RECORD;
+    return key;
+  }
+
   /** The sha256 (hex) of the file with this stamp (a stampKey), if known. */
   lookup(key: string): string | undefined {
-    const off = this.next + RECORD <= this.end && this.text.startsWith(key, this.next) ? this.next : this.byStamp().get(key);
+    const off = this.find(key);
     if (off !== undefined) {
       this.next = off + RECORD;
       this.used(off);
@@ -190,18 +231,41 @@ export class StatCache {
     // this build's records as one latin1 string: far cheaper than writing them field by field
     const used = usedAtText(this.now);
     const parts: string[] = [];
-    this.added.forEach((sha256, key) => parts.push(key, used, sha256));
+    // where each goes, when some record has a place (a cold build's have none: they all go last)
+    const places: number[] | undefined = this.places.size > 0 ? [] : undefined;
+    this.added.forEach((sha256, key) => {
+      parts.push(key, used, sha256);
+      places?.push(this.places.get(key) ?? this.end);
+    });
     const mine = Buffer.from(parts.join(''), 'latin1');
     const mineListings = encodeListings(this.addedListings, used);
     const cutoff = this.now - MAX_IDLE_S;
     // per file (device and inode), the newest record of: the file on disk now, what we loaded, what we added;
     // the file on disk is usually the one loaded (builds replace it, never write into it)
-    const unchanged = (await fileVersion(this.file)) === this.version;
+    const unchanged = fileVersion(this.file) === this.version;
     const loaded = unchanged ? [this.data] : [readCacheFile(this.file).data, this.data];
-    const records = unchanged ? mergeLoaded(this.data, mine, cutoff) : merge(loaded, mine, cutoff);
+    const records = unchanged ? mergeLoaded(this.data, mine, places, cutoff) : merge(loaded, mine, cutoff);
     const data = seal(records, mergeListings(loaded, mineListings, cutoff));
     await writeFileAtomic(this.file, data);
     this.dirty = false;
+  }
+
+  /** The offset of the loaded record with stamp `key`; when there is none, notes where a record of it belongs (places). */
+  private find(key: string): number | undefined {
+    const at = this.next;
+    if (at + RECORD <= this.end) {
+      if (this.text.startsWith(key, at)) return at;
+      // the record expected here is of the same file (device and inode): the file changed, its new record takes
+      // this place; no other record can have the key (one per file), so no index is needed
+      if (this.text.startsWith(key.slice(0, ID), at)) {
+        this.next = at + RECORD;
+        this.places.set(key, at);
+        return undefined;
+      }
+    }
+    const off = this.byStamp().get(key);
+    if (off === undefined && at < this.end) this.places.set(key, at);
+    return off;
   }
 
   private byStamp(): Map<string, number> {
@@ -210,6 +274,13 @@ export class StatCache {
       for (let off = HEADER; off + RECORD <= this.end; off += RECORD) this.index.set(this.text.slice(off, off + STAMP), off);
     }
     return this.index;
+  }
+
+  /** Whether the loaded record at `at` starts with the first `bytes` bytes of the stamp last put (putStamp). */
+  private recordHas(at: number, bytes: number): boolean {
+    // signed words: they are small integers, where unsigned ones past 2^31 would be boxed numbers until optimized
+    for (let i = 0; i < bytes; i += 4) if (this.view.getInt32(at + i, true) !== stampInts[i >> 2]) return false;
+    return true;
   }
 
   /** Marks the loaded record or listing at `off` as used now (once a day is enough for the 30-day rule). */
@@ -225,6 +296,7 @@ const stampWords = new Uint32Array(10);
 const stampBigs = new BigUint64Array(stampWords.buffer);
 const stampTimes = new Float64Array(stampWords.buffer);
 const stampBytes = Buffer.from(stampWords.buffer);
+const stampInts = new Int32Array(stampWords.buffer);
 const TWO_32 = 2 ** 32;
 
 /**
@@ -246,12 +318,17 @@ export function stampKey(s: FileStamp): string {
 
 /** stampKey from plain lstat numbers (device and inode below 2^53). */
 export function stampKeyOf(dev: number, ino: number, size: number, mtimeMs: number, ctimeMs: number): string {
+  putStamp(dev, ino, size, mtimeMs, ctimeMs);
+  return stampBytes.toString('latin1', 0, STAMP);
+}
+
+/** Puts a stamp's 40 bytes in stampBytes (little-endian, as the cache file has them). */
+function putStamp(dev: number, ino: number, size: number, mtimeMs: number, ctimeMs: number): void {
   putU64(0, dev);
   putU64(1, ino);
   putU64(2, size);
   stampTimes[3] = mtimeMs;
   stampTimes[4] = ctimeMs;
-  return stampBytes.toString('latin1', 0, STAMP);
 }
 
 /** When the file of a stamp (a stampKey) last changed: the later of its mtime and ctime, in ms since 1970. */
@@ -358,11 +435,14 @@ function mergeListings(files: readonly Buffer[], mine: Buffer, cutoff: number): 
 /**
  * The file records part of a cache file (header space included) of the
  * records of `loaded` (a cache file, one record per file) and `mine`, per
- * file the newest, leaving out those last used before `cutoff`. Records are
- * copied in runs, and a loaded record is only compared when a record of
- * `mine` has its inode number.
+ * file the newest, leaving out those last used before `cutoff`. The i-th
+ * record of `mine` goes before the loaded record at offset `places[i]` (or
+ * after them all: for the offset where they end, or without `places`), so
+ * the order builds meet the files in is kept. Records are copied in runs,
+ * and a loaded record is only compared when a record of `mine` has its inode
+ * number.
  */
-function mergeLoaded(loaded: Buffer, mine: Buffer, cutoff: number): Buffer {
+function mergeLoaded(loaded: Buffer, mine: Buffer, places: readonly number[] | undefined, cutoff: number): Buffer {
   // the records of mine by the low 32 bits of their inode: a cheap first test, the whole id decides
   const byInode = new Map<number, number>();
   for (let off = 0; off < mine.length; off += RECORD) {
@@ -372,25 +452,53 @@ function mergeLoaded(loaded: Buffer, mine: Buffer, cutoff: number): Buffer {
     byInode.set(inode, off);
   }
   const superseded = new Set<number>();
+  const dropped: number[] = [];
   const end = layoutOf(loaded)?.end ?? HEADER;
-  const out = Buffer.alloc(end + mine.length);
-  let at = HEADER;
-  let run = HEADER;
   for (let off = HEADER; off < end; off += RECORD) {
     let keep = loaded.readUInt32LE(off + USED_AT) >= cutoff;
     const other = keep ? byInode.get(loaded.readUInt32LE(off + 8)) : undefined;
-    if (other !== undefined && loaded.compare(mine, other, other + 16, off, off + 16) === 0) {
+    if (other !== undefined && loaded.compare(mine, other, other + ID, off, off + ID) === 0) {
       if (newer(mine, other, loaded, off)) keep = false;
       else superseded.add(other);
     }
-    if (keep) continue;
-    if (off > run) at += loaded.copy(out, at, run, off);
-    run = off + RECORD;
+    if (!keep) dropped.push(off);
   }
-  if (end > run) at += loaded.copy(out, at, run, end);
-  if (superseded.size === 0) at += mine.copy(out, at);
-  else for (let off = 0; off < mine.length; off += RECORD) if (!superseded.has(off)) at += mine.copy(out, at, off, off + RECORD);
+  const out = Buffer.alloc(end + mine.length);
+  let at = HEADER;
+  // the loaded records before `from` are done, and the dropped ones before dropped[d]
+  let from = HEADER;
+  let d = 0;
+  const copyLoadedUpTo = (to: number): void => {
+    for (; d < dropped.length && (dropped[d] as number) < to; d++) {
+      const off = dropped[d] as number;
+      if (off > from) at += loaded.copy(out, at, from, off);
+      from = off + RECORD;
+    }
+    if (to > from) {
+      at += loaded.copy(out, at, from, to);
+      from = to;
+    }
+  };
+  for (const run of runsByPlace(mine, places, end, superseded)) {
+    copyLoadedUpTo(run.place);
+    at += mine.copy(out, at, run.from, run.to);
+  }
+  copyLoadedUpTo(end);
   return out.subarray(0, at);
+}
+
+/** The records of `mine` (but the superseded ones) as runs of consecutive ones going to one place (see mergeLoaded), by place. */
+function runsByPlace(mine: Buffer, places: readonly number[] | undefined, end: number, superseded: ReadonlySet<number>): { place: number; from: number; to: number }[] {
+  const runs: { place: number; from: number; to: number }[] = [];
+  for (let off = 0; off < mine.length; off += RECORD) {
+    if (superseded.has(off)) continue;
+    const place = Math.min(places?.[off / RECORD] ?? end, end);
+    const last = runs[runs.length - 1];
+    if (last && last.place === place && last.to === off) last.to += RECORD;
+    else runs.push({ place, from: off, to: off + RECORD });
+  }
+  // a stable sort: runs for one place keep their order
+  return runs.sort((a, b) => a.place - b.place);
 }
 
 /** The file records part of a cache file (header space included) of the cache files `files` and of `mine`, per file the newest, leaving out those last used before `cutoff`. */
@@ -468,8 +576,8 @@ function readCacheFile(file: string): { data: Buffer; version: string; layout?: 
 }
 
 /** Which file is at `path` now: its identity and last change ('' when there is none). */
-async function fileVersion(path: string): Promise<string> {
-  return versionOf(await stat(path).catch(() => undefined));
+function fileVersion(path: string): string {
+  return versionOf(statSync(path, { throwIfNoEntry: false }));
 }
 
 function versionOf(st: Stats | undefined): string {

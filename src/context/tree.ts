@@ -19,7 +19,8 @@
  * cheaper than promises per entry, and a context walk is a short, bounded
  * burst at planning time. It lstats every path it keeps (plain stats: see
  * stat-cache.ts on their precision), but lists a directory only when its
- * stamp differs from the one a listing was remembered under (stat-cache.ts).
+ * stamp differs from the one a listing was remembered under, and takes a
+ * regular file's stamp from the stat cache when it has it (stat-cache.ts).
  */
 import { constants, lstatSync, readdirSync, readlinkSync, type BigIntStats, type Dirent, type Stats } from 'node:fs';
 import { UserError } from '../errors.ts';
@@ -86,8 +87,8 @@ export class ContextTree {
     /** Absolute path of the root. */
     readonly root: string,
     readonly ignore?: IgnoreRules,
-    /** Listings of directories whose stamp has not changed since a build read them (see stat-cache.ts). */
-    private readonly listingCache?: Pick<StatCache, 'listing' | 'recordListing'>,
+    /** The stat cache: listings of directories whose stamp has not changed since a build read them, and files' stamps. */
+    private readonly cache?: Pick<StatCache, 'listing' | 'recordListing' | 'fileStamp'>,
   ) {
     this.dirs.set('.', { status: { state: 'included' }, info: undefined });
     const exceptions = ignore?.matcher.patterns.filter((p) => p.exclusion) ?? [];
@@ -144,9 +145,10 @@ export class ContextTree {
     if (kind === 'fifo') return undefined;
     const target = kind === 'symlink' ? linkTarget(rel, abs) : undefined;
     if (kind === 'symlink' && target === undefined) return undefined;
-    const { mtimeMs, ctimeMs } = st;
+    const { dev, ino, size, mtimeMs, ctimeMs } = st;
     const rdev = kind === 'char' || kind === 'block' ? BigInt(st.rdev) : undefined;
-    return newEntry(rel, kind, st.mode, st.size, stampKeyOf(st.dev, st.ino, st.size, mtimeMs, ctimeMs), mtimeMs > ctimeMs ? mtimeMs : ctimeMs, st.nlink, rdev, target);
+    const stamp = kind === 'file' && this.cache ? this.cache.fileStamp(dev, ino, size, mtimeMs, ctimeMs) : stampKeyOf(dev, ino, size, mtimeMs, ctimeMs);
+    return newEntry(rel, kind, st.mode, size, stamp, mtimeMs > ctimeMs ? mtimeMs : ctimeMs, st.nlink, rdev, target);
   }
 
   /**
@@ -267,7 +269,7 @@ export class ContextTree {
    */
   private readDir(dir: string, dirEntry?: ContextEntry): DirListing {
     const stamp = dirEntry?.kind === 'dir' ? dirEntry.stamp : undefined;
-    const known = stamp === undefined ? undefined : this.listingCache?.listing(stamp);
+    const known = stamp === undefined ? undefined : this.cache?.listing(stamp);
     if (known) {
       this.listed.reused++;
       return known;
@@ -285,7 +287,7 @@ export class ContextTree {
     this.listed.read++;
     found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const listing = { names: found.map((d) => d.name), types: found.map((d) => (d.isDirectory() ? 'd' : '-')).join('') };
-    if (stamp !== undefined) this.listingCache?.recordListing(stamp, (dirEntry as ContextEntry).changedMs, listing, readStartMs);
+    if (stamp !== undefined) this.cache?.recordListing(stamp, (dirEntry as ContextEntry).changedMs, listing, readStartMs);
     return listing;
   }
 
