@@ -51,8 +51,8 @@
  * otherwise), then the sha256 of everything before it. The hash is kept as
  * text so that a lookup is a slice of the file read as one latin1 string.
  */
-import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, lstatSync, openSync, readFileSync, statSync, type BigIntStats, type Stats } from 'node:fs';
+import { nodeCrypto } from '../lazy-crypto.ts';
 import { writeFileAtomic } from '../write-file-atomic.ts';
 
 /** The stat fields that say a file is unchanged: an lstat result, plain or bigint. */
@@ -535,7 +535,7 @@ function seal(records: Buffer, listings: Buffer): Buffer {
   data.writeUInt32LE(count, 8);
   data.writeUInt32LE(listings.length, 12);
   const body = data.subarray(0, data.length - TRAILER);
-  createHash('sha256').update(body).digest().copy(data, body.length);
+  nodeCrypto().createHash('sha256').update(body).digest().copy(data, body.length);
   return data;
 }
 
@@ -571,7 +571,7 @@ function readCacheFile(file: string): { data: Buffer; version: string; layout?: 
   }
   const layout = layoutOf(data);
   const body = data.subarray(0, data.length - TRAILER);
-  const intact = layout !== undefined && createHash('sha256').update(body).digest().equals(data.subarray(body.length));
+  const intact = layout !== undefined && nodeCrypto().createHash('sha256').update(body).digest().equals(data.subarray(body.length));
   return intact ? { data, version, layout } : { data: Buffer.alloc(0), version };
 }
 
