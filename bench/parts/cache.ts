@@ -7,11 +7,15 @@
 //                        RUN stays cached, the two after ARG VERSION run
 // Seconds are medians of BENCH_RUNS runs (default 3), wall time of the whole
 // command (process start-up included). The goal: tsbuild at most half of
-// BuildKit's time on each line.
+// BuildKit's time on each line. As in the build bench, the builders take
+// turns run by run (who goes first rotating) and each timed run starts after
+// a `sync`, so a busy moment of this machine (a peer daemon starting, the
+// write-back of a build) does not fall on one builder's runs only.
 import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { run as runCommand } from '../../test/helpers/tsbuild.ts';
 import { scenarioContext, startPeers } from '../peers.ts';
 import { median, printTable } from '../stats.ts';
 
@@ -43,31 +47,33 @@ export async function run(): Promise<void> {
   const runs = Number(process.env.BENCH_RUNS ?? 3);
   const work = await mkdtemp(join(tmpdir(), 'bench-cache-'));
   const peers = await startPeers();
-  // a fresh context per builder and case: each one sees the same files and the same sequence of changes
-  const freshContext = async (scenario: string): Promise<string> => {
-    await rm(join(work, scenario), { recursive: true, force: true });
-    const dir = await scenarioContext(scenario, work);
-    // the stat cache trusts no file younger than its racy window (2 s)
-    await sleep(2500);
-    return dir;
-  };
   try {
     for (const s of peers.skipped) process.stdout.write(`skipped ${s}\n`);
     const rows: string[][] = [];
     for (const c of CASES) {
-      const medians = new Map<string, number>();
+      // a fresh context per builder: each one sees the same files and the same sequence of changes
+      const contexts = new Map<string, string>();
       for (const b of peers.builders) {
-        const context = await freshContext(c.scenario);
-        await b.build({ context, noCache: false });
-        const times: number[] = [];
-        for (let n = 0; n < runs; n++) {
+        const dir = join(work, b.name);
+        await rm(dir, { recursive: true, force: true });
+        contexts.set(b.name, await scenarioContext(c.scenario, dir));
+      }
+      // the stat cache trusts no file younger than its racy window (2 s)
+      await sleep(2500);
+      for (const b of peers.builders) await b.build({ context: contexts.get(b.name) as string, noCache: false });
+      const times = new Map<string, number[]>(peers.builders.map((b) => [b.name, []]));
+      for (let n = 0; n < runs; n++) {
+        const first = n % peers.builders.length;
+        for (const b of [...peers.builders.slice(first), ...peers.builders.slice(0, first)]) {
+          const context = contexts.get(b.name) as string;
           await c.prepare?.(context, n);
+          await runCommand('sync', []);
           const t0 = performance.now();
           await b.build({ context, noCache: false, ...(c.args && { buildArgs: c.args(n) }) });
-          times.push((performance.now() - t0) / 1000);
+          times.get(b.name)?.push((performance.now() - t0) / 1000);
         }
-        medians.set(b.name, median(times));
       }
+      const medians = new Map([...times].map(([name, t]) => [name, median(t)]));
       const ts = medians.get('tsbuild') as number;
       const bk = medians.get('buildkit');
       const ba = medians.get('buildah');
