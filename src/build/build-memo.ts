@@ -157,7 +157,7 @@ export async function replayMemo(memo: Memo, stores: { cache: CacheStore; blobs:
  */
 export async function recordMemo(slot: MemoSlot, loaded: LoadedPlan, result: MemoResult, readStartMs: number): Promise<boolean> {
   const { plan, context } = loaded;
-  // the Dockerfile changed between the memo's hash and the planning: the plan is not what the hash says
+  // the Dockerfile changed between the memo's lookup and the planning: the plan is not of the text the memo would hold
   if (loaded.text !== slot.text) return false;
   const paths: string[] = [];
   let stamps = '';

@@ -165,7 +165,7 @@ const COMMAND_LINE_RECORD_MS = 30 * 24 * 3_600_000;
 /**
  * File lists no build record refers to, and remembered command lines older
  * than COMMAND_LINE_RECORD_MS (one per command line ever typed: builds with
- * a new tag or build arg each time would pile them up); with `all`, the build
+ * a new tag each time would pile them up); with `all`, the build
  * records, the build memos and every remembered command line too.
  */
 async function pruneHistory(root: string, all: boolean): Promise<void> {

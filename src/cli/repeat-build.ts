@@ -10,23 +10,23 @@
  * directory, the environment variables that flag defaults read
  * (PARSE_ENV), the user id and the tsbuild build itself (its entry file's
  * size and mtime). The record is named by a hash of the key (name-hash.ts)
- * and holds the key itself, which a lookup compares.
+ * and holds the key itself, which a lookup compares. The next run of that
+ * command line hands the flags to `runBuild` as they are; the build still
+ * checks every value, and still asks the build memo, which decides whether
+ * anything runs. A different command line, environment or tsbuild simply
+ * finds no record. Values read from the environment after the parse
+ * (`--build-arg NAME`, `$SOURCE_DATE_EPOCH`, `$SSH_AUTH_SOCK`) are read
+ * again by `runBuild` on every run.
  *
  * The values of `--build-arg NAME=VALUE` are left out of the key: a CI that
  * passes its commit as a build arg changes nothing else from one build to
  * the next. The command line is found with its values masked, and the
  * record's `--build-arg` list is replaced by the one the arguments spell
- * (buildArgValues, which reads them as the parser does: each `--build-arg`
- * takes the next word). A command line whose arguments that reading would
- * get wrong (the parser's list differs from it) is not remembered. Values read from the environment after the
- * parse (`--build-arg NAME`, `$SOURCE_DATE_EPOCH`, `$SSH_AUTH_SOCK`) are
- * read again by `runBuild` on every run. The next run
- * of that exact command line hands them to `runBuild` as they are; the
- * build still checks every value, and still asks the build memo, which
- * decides whether anything runs. A different command line, environment or
- * tsbuild simply finds no record. `tsbuild prune` drops records written
- * more than 30 days ago (cache/gc.ts): a command line with a new tag or build
- * arg each time leaves a record each time.
+ * (buildArgWords, which reads them as the parser does: each `--build-arg`
+ * takes the next word). A command line that this reading would get wrong
+ * (the parser's list differs from it) is not remembered. `tsbuild prune`
+ * drops records written more than 30 days ago (cache/gc.ts): a command line
+ * with a new tag each time leaves a record each time.
  *
  * The root is found without the parser: the last `--root` value, else
  * `$TSBUILD_ROOT`, else the default. Should that read a command line wrong
