@@ -56,3 +56,23 @@ describe('a rebuild the build memo answers', () => {
     }
   });
 });
+
+describe('a build the memo cannot answer', () => {
+  it('loads the heavy half of a build (build/pipeline.ts) in a handful of files', () => {
+    const entry = join(projectRoot, 'dist/tsbuild.mjs');
+    const lazyImport = (files: Map<string, string>, name: string): string => {
+      const found = [...files].flatMap(([file, text]) => {
+        const m = new RegExp(`import\\("(\\./[^"]*${name}-[^"]+\\.mjs)"\\)`).exec(text);
+        return m ? [resolve(dirname(file), m[1] as string)] : [];
+      });
+      assert.equal(found.length, 1, `${name} is imported lazily, from one place`);
+      return found[0] as string;
+    };
+    const buildCommand = staticGraph(lazyImport(staticGraph(entry), 'build-command'));
+    const pipeline = staticGraph(lazyImport(buildCommand, 'pipeline'));
+    const added = [...pipeline.keys()].filter((f) => !buildCommand.has(f));
+    assert.ok(bundles([...pipeline.values()].join('\n'), 'src/executor/executor.ts'), 'the walk found the executor');
+    // esbuild alone spread these modules over some 25 chunks shared with other commands
+    assert.ok(added.length <= 4, `${added.length} files: ${added.map((f) => f.slice(projectRoot.length)).join(' ')}`);
+  });
+});
