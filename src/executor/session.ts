@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { lock } from '../cache/lock-file.ts';
 import { currentOwner, isAlive, parseOwner } from '../cache/owner.ts';
@@ -29,16 +29,17 @@ export class BuildSession {
    * renamed), so no other build ever takes it for a dead one.
    */
   static async open(root: string, onWait?: () => void): Promise<BuildSession> {
-    const active = join(root, 'active');
-    await mkdir(active, { recursive: true });
+    // synchronous calls: a few small ones, each cheaper than a promise's round trip through the thread pool
+    mkdirSync(join(root, 'active'), { recursive: true });
     await recoverDeadSessions(root);
     const id = randomHex(10);
-    const dir = join(active, id);
+    const dir = join(root, 'active', id);
     const staging = join(root, 'active-new', id);
     const register = async (): Promise<void> => {
-      await mkdir(staging, { recursive: true });
-      await writeFile(join(staging, 'owner.json'), JSON.stringify(await currentOwner()));
-      await rename(staging, dir);
+      const owner = JSON.stringify(await currentOwner());
+      mkdirSync(staging, { recursive: true });
+      writeFileSync(join(staging, 'owner.json'), owner);
+      renameSync(staging, dir);
     };
     await joinStore(root, register, () => rm(dir, { recursive: true, force: true }), onWait);
     return new BuildSession(id, dir);
@@ -60,7 +61,7 @@ export class BuildSession {
   async close(): Promise<void> {
     // a session that ran steps holds a dir per step: rm -rf is quicker then; one that ran none loads nothing more
     if (this.counter > 0) await (await import('../remove-tree.ts')).removeTree(this.dir);
-    else await rm(this.dir, { recursive: true, force: true });
+    else rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
@@ -71,15 +72,15 @@ function containerPrefix(sessionId: string): string {
 /** How many builds are running on `root`: sessions whose owner is alive. */
 export async function liveSessions(root: string): Promise<number> {
   let live = 0;
-  for (const id of await readdir(join(root, 'active')).catch(() => [])) if (await ownerAlive(join(root, 'active', id))) live++;
+  for (const id of sessionIds(root, 'active')) if (await ownerAlive(join(root, 'active', id))) live++;
   return live;
 }
 
 /** Session dirs (`active/<id>`) and half-made ones (`active-new/<id>`) whose build is dead, as paths relative to `root`. */
 export async function deadSessions(root: string): Promise<string[]> {
   const out: string[] = [];
-  for (const parent of ['active', 'active-new']) {
-    for (const id of await readdir(join(root, parent)).catch(() => [])) {
+  for (const parent of ['active', 'active-new'] as const) {
+    for (const id of sessionIds(root, parent)) {
       // a staging dir without its owner file yet is being made right now; a session dir always has one
       if (!(await ownerAlive(join(root, parent, id), parent === 'active-new'))) out.push(`${parent}/${id}`);
     }
@@ -121,6 +122,14 @@ async function recoverSession(root: string, id: string): Promise<void> {
   }
   for (const mountPoint of await mountsUnder(dir)) await unmount(mountPoint);
   await rm(dir, { recursive: true, force: true });
+}
+
+function sessionIds(root: string, parent: 'active' | 'active-new'): string[] {
+  try {
+    return readdirSync(join(root, parent));
+  } catch {
+    return [];
+  }
 }
 
 async function ownerAlive(dir: string, unknownIsAlive = false): Promise<boolean> {
