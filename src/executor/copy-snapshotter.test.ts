@@ -3,11 +3,9 @@ import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync }
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { layerTar } from '../image/layer-tar.ts';
-import { readTar } from '../image/tar-format.ts';
-import { ensureTool, Mounts, sh } from '../image/test-support.ts';
+import { ensureTool, Mounts, sh, tarEntryNames } from '../image/test-support.ts';
 import { CopySnapshotter } from './copy-snapshotter.ts';
 import { diffStore } from '../../test/helpers/diff-store.ts';
 
@@ -98,18 +96,9 @@ describe('copy snapshots on file systems that refuse the overlay form', () => {
       for await (const c of layerTar(step.upper)) chunks.push(c);
       const tar = Buffer.concat(chunks);
       tars.set(fs, tar);
-      assert.deepEqual(await listTar(tar), ['.wh.gone', 'd/', 'd/.wh..wh..opq', 'd/new', 'e/', 'e/.wh.y', 'f']);
+      assert.deepEqual(await tarEntryNames(tar), ['.wh.gone', 'd/', 'd/.wh..wh..opq', 'd/new', 'e/', 'e/.wh.y', 'f']);
       if (fs !== 'tmpdir') assert.ok(tar.equals(tars.get('tmpdir') ?? Buffer.alloc(0)), `the ${fs} layer has the bytes of the tmpdir one`);
       await step.release(false);
     });
   }
 });
-
-async function listTar(tar: Buffer): Promise<string[]> {
-  const names: string[] = [];
-  for await (const { header, body } of readTar(Readable.from([tar]))) {
-    names.push(header.path);
-    for await (const chunk of body) void chunk;
-  }
-  return names;
-}

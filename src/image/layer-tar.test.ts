@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { UserError } from '../errors.ts';
 import { layerTar } from './layer-tar.ts';
 import { readTar } from './tar-format.ts';
-import { sh } from './test-support.ts';
+import { sh, tarEntryNames } from './test-support.ts';
 
 let tmp: string;
 let src: string;
@@ -81,21 +81,12 @@ function diffDirPair(name: string, opts: { rootOpaque?: boolean } = {}): { overl
   return dirs;
 }
 
-async function entryNames(tar: Buffer): Promise<string[]> {
-  const names: string[] = [];
-  for await (const { header, body } of readTar(Readable.from([tar]))) {
-    names.push(header.path);
-    for await (const c of body) void c;
-  }
-  return names;
-}
-
 const digest = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 test('a diff dir gives the same layer digest whether its whiteouts and opaque dirs are overlay-style or marker files', async () => {
   const { overlay, marker } = diffDirPair('forms');
   const [fromOverlay, fromMarkers] = [await collect(overlay), await collect(marker)];
-  assert.deepEqual(await entryNames(fromMarkers), ['.wh.gone', 'keep', 'o/', 'o/.wh..wh..opq', 'o/-first', 'o/inner/', 'o/inner/deep', 'o/z', 'sub/', 'sub/.wh.-dash', 'sub/.wh.gone']);
+  assert.deepEqual(await tarEntryNames(fromMarkers), ['.wh.gone', 'keep', 'o/', 'o/.wh..wh..opq', 'o/-first', 'o/inner/', 'o/inner/deep', 'o/z', 'sub/', 'sub/.wh.-dash', 'sub/.wh.gone']);
   assert.equal(digest(fromMarkers), digest(fromOverlay));
 });
 
@@ -103,7 +94,7 @@ test('an opaque root, and a dir marked opaque both ways, give one opaque entry e
   const { overlay, marker } = diffDirPair('root', { rootOpaque: true });
   sh(`cd '${marker}' && setfattr -h -n trusted.overlay.opaque -v y o && touch -h -d '2021-05-06 07:08:09' o`);
   const fromMarkers = await collect(marker);
-  assert.deepEqual((await entryNames(fromMarkers)).slice(0, 5), ['.wh..wh..opq', '.wh.gone', 'keep', 'o/', 'o/.wh..wh..opq']);
+  assert.deepEqual((await tarEntryNames(fromMarkers)).slice(0, 5), ['.wh..wh..opq', '.wh.gone', 'keep', 'o/', 'o/.wh..wh..opq']);
   assert.equal(digest(fromMarkers), digest(await collect(overlay)));
 });
 

@@ -1,12 +1,14 @@
 /**
  * Shared by the image tests (not used by tsbuild itself): shell helpers, real
- * overlay mounts with guaranteed cleanup, and a tree snapshot for comparing
- * directories attribute by attribute.
+ * overlay mounts with guaranteed cleanup, a tree snapshot for comparing
+ * directories attribute by attribute, and a tar's entry names.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { readTar } from './tar-format.ts';
 
 /** Runs a shell command, returning stdout; throws with stderr on failure. */
 export function sh(script: string): string {
@@ -98,3 +100,13 @@ export function snapshotTree(root: string, opts: { dirTimes?: boolean } = {}): R
 
 /** A valid VFS_CAP_REVISION_2 `security.capability` value granting cap_net_bind_service. */
 export const NET_BIND_CAP_HEX = '0x0100000200040000000000000000000000000000';
+
+/** The entry names of a tar, in order (bodies read and dropped). */
+export async function tarEntryNames(tar: Buffer): Promise<string[]> {
+  const names: string[] = [];
+  for await (const { header, body } of readTar(Readable.from([tar]))) {
+    names.push(header.path);
+    for await (const chunk of body) void chunk;
+  }
+  return names;
+}
