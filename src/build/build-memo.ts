@@ -159,13 +159,15 @@ export async function recordMemo(slot: MemoSlot, loaded: LoadedPlan, result: Mem
   const { plan, context } = loaded;
   // the Dockerfile changed between the memo's lookup and the planning: the plan is not of the text the memo would hold
   if (loaded.text !== slot.text) return false;
-  const paths: string[] = [];
+  // in the order added, once each: a rebuild stats each once
+  const paths = new Set<string>();
   let stamps = '';
   const trustedBefore = readStartMs - RACY_WINDOW_MS;
   let racy = false;
   /** `path` (absolute), its `stamp` (a stampKey; undefined: no such path) and when it last changed. */
   const add = (path: string, stamp: string | undefined, changedMs: number): void => {
-    paths.push(path);
+    if (paths.has(path)) return;
+    paths.add(path);
     stamps += stamp ?? ABSENT;
     if (changedMs > trustedBefore) racy = true;
   };
@@ -195,7 +197,7 @@ export async function recordMemo(slot: MemoSlot, loaded: LoadedPlan, result: Mem
   const memo: Memo = {
     version: VERSION,
     inputs: slot.inputs,
-    paths,
+    paths: [...paths],
     stamps: base64(stamps),
     images: imagesOf(plan),
     keys: plan.stages.flatMap((s) => s.steps.map((st) => st.key)),
