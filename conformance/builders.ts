@@ -66,7 +66,7 @@ export async function buildWithBuildkit(d: Dockerd, input: BuildInput, work: str
 }
 
 /** The tsbuild CLI under test: `$TSBUILD_BIN`, else this checkout's `bin/tsbuild`. */
-export const TSBUILD_BIN = process.env.TSBUILD_BIN ?? join(projectRoot, 'bin/tsbuild');
+const TSBUILD_BIN = process.env.TSBUILD_BIN ?? join(projectRoot, 'bin/tsbuild');
 
 /** Builds with the tsbuild CLI (state in `root`) and exports to `dest` as an OCI layout. */
 export async function buildWithTsbuild(root: string, input: BuildInput, dest: string): Promise<void> {

@@ -144,7 +144,7 @@ function setDiff(ours: readonly string[], theirs: readonly string[], peer: strin
 }
 
 /** The first place two JSON-like values differ, as `where: tsbuild X vs buildkit Y`; null when equal. */
-export function firstDiff(ours: unknown, theirs: unknown, where: string, peer = 'buildkit'): string | null {
+function firstDiff(ours: unknown, theirs: unknown, where: string, peer = 'buildkit'): string | null {
   if (Array.isArray(ours) && Array.isArray(theirs)) {
     for (let i = 0; i < Math.max(ours.length, theirs.length); i++) {
       if (i >= ours.length) return `${where}[${i}]: missing in tsbuild, ${peer} ${show(theirs[i])}`;

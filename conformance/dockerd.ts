@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { run, type CliResult } from '../test/helpers/tsbuild.ts';
 
 /** The 20.10 client: a newer `docker` on PATH may refuse BuildKit without buildx. */
-export const DOCKER_CLIENT = '/usr/bin/docker';
+const DOCKER_CLIENT = '/usr/bin/docker';
 
 export interface Dockerd {
   /** `unix://…/docker.sock`, for `docker -H`. */

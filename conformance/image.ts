@@ -82,7 +82,7 @@ type TarHeader = Omit<Header, 'pax'> & { pax?: Record<string, string> | null };
 type Body = AsyncIterable<unknown> & { resume(): unknown };
 
 /** Strips `./`, leading and trailing slashes: `./a/b/` → `a/b`; the root becomes ''. */
-export function cleanPath(name: string): string {
+function cleanPath(name: string): string {
   return name
     .split('/')
     .filter((p) => p !== '' && p !== '.')

@@ -103,7 +103,7 @@ export const NORMALISATIONS: readonly Normalisation[] = [
 ];
 
 /** Per fixture: paths whose bytes are random by construction (see 'volatile content'). */
-export const VOLATILE_CONTENT: Readonly<Record<string, readonly string[]>> = {
+const VOLATILE_CONTENT: Readonly<Record<string, readonly string[]>> = {
   'bench-big-layer': ['random.bin'],
 };
 

@@ -7,7 +7,6 @@
 export { BuildCache } from '../cache/build-cache.ts';
 export { BuildHistory } from '../cache/build-history.ts';
 export { cacheMountIds, exportCacheMounts, importCacheMounts } from '../cache/cache-mounts.ts';
-export { BuildContext } from '../context/build-context.ts';
 export { runtimeFromEnv } from '../executor/oci-runtime.ts';
 export { storeImage } from '../image/image-writer.ts';
 export { hostPlatform } from '../platform.ts';

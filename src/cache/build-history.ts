@@ -181,7 +181,7 @@ export async function describeBuild(
 }
 
 /** The operation as the planner keys it: a source image stands for its manifest digest. */
-export function opView(op: Step['op']): unknown {
+function opView(op: Step['op']): unknown {
   return JSON.parse(JSON.stringify(op, (k, v: unknown) => (k === 'image' && typeof v === 'object' && v !== null ? (v as ResolvedImage).manifest.digest : v)));
 }
 

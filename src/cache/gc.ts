@@ -63,7 +63,7 @@ export async function pruneStore(root: string, opts: PruneOptions = {}): Promise
 }
 
 /** Blobs, diff dirs and cache mounts: what the store size counts. */
-export function storeSize(root: string): Promise<number> {
+function storeSize(root: string): Promise<number> {
   return diskUsage(...['blobs', 'snapshots', 'cache-mounts'].map((dir) => join(root, dir)));
 }
 

@@ -15,7 +15,7 @@ import { isLocked, lock, tryLock, type HeldLock } from './lock-file.ts';
  * first and then looks for builds. A build that finds the lock taken
  * withdraws its registration and waits for the lock to go.
  */
-export function gcLockPath(root: string): string {
+function gcLockPath(root: string): string {
   return join(root, 'locks', 'gc');
 }
 

@@ -50,7 +50,7 @@ export function wholeNumber(flag: string): (value: unknown) => number {
 export const STDIN_ARG = '<stdin>';
 
 /** `a, b or c`. */
-export function orList(items: readonly string[]): string {
+function orList(items: readonly string[]): string {
   return items.length < 2 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
 }
 

@@ -172,7 +172,7 @@ function classChar(p: Buffer, at: number, end: number, bad: () => never): { rune
 }
 
 /** Go's utf8.DecodeRune over `b[at, end)`: an invalid or truncated sequence is (U+FFFD, 1). */
-export function decodeRune(b: Buffer, at: number, end: number): [rune: number, width: number] {
+function decodeRune(b: Buffer, at: number, end: number): [rune: number, width: number] {
   const b0 = b[at] as number;
   if (b0 < 0x80) return [b0, 1];
   const cont = (k: number, lo = 0x80, hi = 0xbf): number => {

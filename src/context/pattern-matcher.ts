@@ -268,6 +268,6 @@ function parentPrefixes(path: string): string[] {
 }
 
 /** A BadPatternError that names the entry of the matcher's input it came from. */
-export function withIndex(e: BadPatternError, index: number): BadPatternError & { index: number } {
+function withIndex(e: BadPatternError, index: number): BadPatternError & { index: number } {
   return Object.assign(e, { index });
 }

@@ -376,7 +376,7 @@ function linkTarget(rel: string, abs: string): string | undefined {
 }
 
 /** The directory part of a context path (`.` for top-level names). */
-export function parentOf(rel: string): string {
+function parentOf(rel: string): string {
   const cut = rel.lastIndexOf('/');
   return cut < 0 ? '.' : rel.slice(0, cut);
 }

@@ -17,7 +17,7 @@ export function runtimeState(root: string, runtime: OciRuntime['name']): string 
   return join(root, 'run', runtime === 'runc' ? 'runtime' : runtime);
 }
 
-export const RUNC: OciRuntime = {
+const RUNC: OciRuntime = {
   name: 'runc',
   command: (root, args) => ({ cmd: 'runc', args: ['--root', runtimeState(root, 'runc'), ...args] }),
 };
@@ -33,7 +33,7 @@ export const RUNC: OciRuntime = {
  * a cgroup in each of the dozen v1 hierarchies, made and removed, was a
  * third of crun's time.
  */
-export const CRUN: OciRuntime = {
+const CRUN: OciRuntime = {
   name: 'crun',
   command: (root, args) => ({
     cmd: 'unshare',

@@ -38,7 +38,7 @@ export interface OciMount {
 }
 
 /** Docker's default capabilities for containers (moby `oci/caps/defaults.go`). */
-export const DEFAULT_CAPABILITIES = [
+const DEFAULT_CAPABILITIES = [
   'CAP_CHOWN',
   'CAP_DAC_OVERRIDE',
   'CAP_FSETID',

@@ -21,7 +21,7 @@ import { layerTar } from './layer-tar.ts';
 import type { Layer } from './oci.ts';
 
 /** Applies `layers` in order into the existing directory `dir`. */
-export async function unpackLayers(store: BlobStore, layers: readonly Layer[], dir: string): Promise<void> {
+async function unpackLayers(store: BlobStore, layers: readonly Layer[], dir: string): Promise<void> {
   for (const layer of layers) {
     await applyLayer(store.createReadStream(layer.descriptor.digest), dir, { whiteouts: 'extract', expectDiffId: layer.diffId });
   }

@@ -9,7 +9,7 @@ import type { StageState } from './stage-state.ts';
 export type ConfigInstruction = Exclude<Instruction, { kind: 'FROM' | 'ARG' | 'WORKDIR' | 'RUN' | 'COPY' | 'ADD' | 'ONBUILD' | 'MAINTAINER' }>;
 
 /** Exec form as given; shell form wrapped in the stage's SHELL. */
-export function commandArgs(cmd: CommandForm, shell: readonly string[]): string[] {
+function commandArgs(cmd: CommandForm, shell: readonly string[]): string[] {
   return cmd.form === 'exec' ? cmd.args.map((a) => a.value) : [...shell, cmd.script.value];
 }
 

@@ -24,7 +24,7 @@ export type UploadOutcome = 'exists' | 'mounted' | 'uploaded';
 const READ_CHUNK = 1 << 20;
 
 /** Whether the repository has the blob (`HEAD /v2/<repo>/blobs/<digest>`). */
-export async function blobExists(transport: RegistryTransport, blob: Descriptor, signal?: AbortSignal): Promise<boolean> {
+async function blobExists(transport: RegistryTransport, blob: Descriptor, signal?: AbortSignal): Promise<boolean> {
   const res = await transport.request(`blobs/${blob.digest}`, {
     method: 'HEAD',
     what: `blob ${blob.digest}`,
