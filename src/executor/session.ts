@@ -5,6 +5,7 @@ import { lock } from '../cache/lock-file.ts';
 import { currentOwner, isAlive, parseOwner } from '../cache/owner.ts';
 import { joinStore } from '../cache/store-lock.ts';
 import { randomHex } from '../random-hex.ts';
+import { readTextIfAny } from '../read-text.ts';
 
 /**
  * The scratch space of one build process: `active/<id>/`, holding the mounts
@@ -133,7 +134,7 @@ function sessionIds(root: string, parent: 'active' | 'active-new'): string[] {
 }
 
 async function ownerAlive(dir: string, unknownIsAlive = false): Promise<boolean> {
-  const owner = parseOwner(await readFile(join(dir, 'owner.json'), 'utf8').catch(() => ''));
+  const owner = parseOwner(readTextIfAny(join(dir, 'owner.json')) ?? '');
   return owner === undefined ? unknownIsAlive : isAlive(owner);
 }
 
