@@ -35,6 +35,16 @@ export interface Peers {
   stop(): Promise<void>;
 }
 
+/**
+ * The builders in the order they take run `n` of a bench: who goes first
+ * rotates, so that each builder follows each other one alike (what one
+ * leaves behind, such as a big tree to discard, slows the next).
+ */
+export function inTurn(builders: readonly Builder[], n: number): Builder[] {
+  const first = n % builders.length;
+  return [...builders.slice(first), ...builders.slice(0, first)];
+}
+
 function check(r: CliResult, what: string): void {
   if (r.code !== 0) throw new Error(`${what} failed:\n${r.stderr.slice(-2000)}`);
 }

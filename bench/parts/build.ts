@@ -14,7 +14,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run as runCommand } from '../../test/helpers/tsbuild.ts';
-import { startPeers, scenarioContext } from '../peers.ts';
+import { inTurn, startPeers, scenarioContext } from '../peers.ts';
 import { median, printTable, timeRuns } from '../stats.ts';
 
 const ALL = ['steps', 'parallel-stages', 'context-20k', 'build-args', 'big-layer'];
@@ -33,8 +33,7 @@ export async function run(): Promise<void> {
       for (const b of peers.builders) await b.build({ context, noCache: false });
       const times = new Map<string, number[]>(peers.builders.map((b) => [b.name, []]));
       for (let n = 0; n < runs; n++) {
-        const first = n % peers.builders.length;
-        for (const b of [...peers.builders.slice(first), ...peers.builders.slice(0, first)]) {
+        for (const b of inTurn(peers.builders, n)) {
           await runCommand('sync', []);
           const [seconds] = await timeRuns(1, () => b.build({ context, noCache: true }));
           times.get(b.name)?.push(seconds as number);

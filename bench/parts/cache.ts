@@ -16,7 +16,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run as runCommand } from '../../test/helpers/tsbuild.ts';
-import { scenarioContext, startPeers } from '../peers.ts';
+import { inTurn, scenarioContext, startPeers } from '../peers.ts';
 import { median, printTable } from '../stats.ts';
 
 interface Case {
@@ -63,8 +63,7 @@ export async function run(): Promise<void> {
       for (const b of peers.builders) await b.build({ context: contexts.get(b.name) as string, noCache: false });
       const times = new Map<string, number[]>(peers.builders.map((b) => [b.name, []]));
       for (let n = 0; n < runs; n++) {
-        const first = n % peers.builders.length;
-        for (const b of [...peers.builders.slice(first), ...peers.builders.slice(0, first)]) {
+        for (const b of inTurn(peers.builders, n)) {
           const context = contexts.get(b.name) as string;
           await c.prepare?.(context, n);
           await runCommand('sync', []);
